@@ -1,0 +1,56 @@
+# lpft-edu: one virtualenv (.venv) shared by every target. `make lab` and `make test` are the
+# two commands a newcomer needs; the rest are helpers for authors and instructors.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Re-install when pyproject.toml changes (the stamp is older than it).
+STAMP := $(VENV)/.lpft-installed
+PORT ?= 8866
+PYTEST_ARGS ?=
+
+.PHONY: help install lab test sync student demos bench smoke fake-data clean
+
+help:
+	@echo "make lab        open JupyterLab on lessons/ (installs into $(VENV) on first use)"
+	@echo "make test       run the whole test suite (unit, notebooks, browser)"
+	@echo "make demos      serve the Voila demos on http://127.0.0.1:$(PORT)"
+	@echo "make student    write student versions (solutions stripped) to student/"
+	@echo "make sync       re-pair lessons' .py sources with their .ipynb twins (no outputs)"
+	@echo "make smoke      lesson 3 end to end on fake data, on the CPU"
+	@echo "make bench      run the benchmarks in benchmarks/"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "lpft-edu needs Python >= 3.10: run make with PYTHON=python3.11 (or newer)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[vision,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	$(BIN)/jupyter lab lessons/
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+sync: install
+	$(BIN)/python -m lpft_edu.authoring sync
+
+student: install
+	$(BIN)/python -m lpft_edu.authoring student --out student
+
+demos: install
+	env -u MPLBACKEND $(BIN)/voila lessons/demos --Voila.ip=127.0.0.1 --port=$(PORT)
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+smoke: install
+	$(BIN)/lpft-cifar-stl --smoke
+
+fake-data: install
+	$(BIN)/python data_scripts/make_fake_data.py
+
+clean:
+	rm -rf $(VENV) student .pytest_cache test-artifacts

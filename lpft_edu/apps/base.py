@@ -1,0 +1,83 @@
+"""Shared machinery for the interactive apps.
+
+Why a PNG in an ``ipywidgets.Image`` rather than ``%matplotlib widget`` or re-displaying a figure
+in an Output: the app keeps one persistent matplotlib Figure (no pyplot, so nothing leaks into
+the notebook's global figure list), moves its artists in place, and sends the re-rendered PNG.
+This works the same in JupyterLab, Voila and Binder with no extra front-end extension, never
+flickers (the Output is not cleared), and gives tests something concrete to compare:
+``app.image.value`` changes exactly when the picture does.
+"""
+from __future__ import annotations
+
+import html
+import io
+
+import ipywidgets as widgets
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+# PNG compression level 1: several times faster to encode than the default 6, for images
+# only a little larger. Slider latency is dominated by this encode.
+_PNG_KWARGS = {"compress_level": 1}
+
+
+class FigureApp:
+    """Base class: a persistent figure, an image widget that shows it, and a message line.
+
+    Subclasses build their controls and artists, lay them out in ``self.widget``, list their
+    value widgets in ``self.controls`` (benchmarks and browser tests move these), and implement
+    ``draw()``, which recomputes and updates the artists in place (raising ``ValueError`` with a
+    learner-facing message for settings that make no sense). Set fixed margins with
+    ``self.figure.subplots_adjust``; layout engines are too slow for slider rates.
+    """
+
+    def __init__(self, figsize=(9.0, 4.0), dpi: int = 80):
+        # No layout engine: constrained layout alone took ~150 ms a render here. Subclasses set
+        # fixed margins with subplots_adjust.
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{int(figsize[0] * dpi)}px"))
+        self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
+        self.message.add_class("lpft-message")
+        self.error: str | None = None
+        self.controls: list[widgets.ValueWidget] = []
+        self.widget: widgets.Widget = widgets.VBox([self.message, self.image])
+
+    # -- to be provided by subclasses -------------------------------------------------------
+    def draw(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- shared behaviour --------------------------------------------------------------------
+    def update(self, *_change) -> None:
+        """Recompute and redraw; a ``ValueError`` becomes a message in the app, not a traceback."""
+        try:
+            self.draw()
+        except ValueError as exc:
+            self.show_message(str(exc))
+            return
+        self.show_message(None)
+        self.render()
+
+    def render(self) -> None:
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", pil_kwargs=_PNG_KWARGS)
+        self.image.value = buf.getvalue()
+
+    def show_message(self, text: str | None) -> None:
+        self.error = text
+        if text is None:
+            self.message.value = ""
+        else:
+            self.message.value = (
+                '<div style="color:#8a1c1c;background:#fdecea;border-left:4px solid #c62828;'
+                f'padding:4px 8px">&#9888; {html.escape(text)}</div>'
+            )
+
+    def observe_all(self, controls) -> None:
+        """Redraw whenever any of ``controls`` changes value."""
+        for control in controls:
+            control.observe(self.update, names="value")
+
+    def _repr_mimebundle_(self, **kwargs):
+        # Lets a notebook show the app by naming it on the last line of a cell.
+        return self.widget._repr_mimebundle_(**kwargs)
