@@ -103,7 +103,8 @@ class Trajectory:
 
 
 def _check_finite(name: str, v: np.ndarray, b: np.ndarray, step: float) -> None:
-    w = v[:, None] * b
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = v[:, None] * b
     if not np.isfinite(w).all() or np.abs(w).max() > DIVERGENCE_LIMIT:
         raise ToyError(
             f"Gradient descent diverged for {name} with step size {step:g}: the predictor grew "
@@ -116,12 +117,17 @@ def linear_probe(b0: np.ndarray, v0: float, step: float, steps: int, y_id: float
     s = float(b0 @ X_ID)
     v = np.empty(steps + 1)
     v[0] = v0
-    for t in range(steps):
-        r = v[t] * s - y_id
-        v[t + 1] = v[t] - step * 2.0 * r * s
+    with np.errstate(over="ignore", invalid="ignore"):
+        _lp_steps(v, s, step, steps, y_id)
     b = np.repeat(b0[None, :], steps + 1, axis=0)
     _check_finite("linear probing", v, b, step)
     return Trajectory("LP", v, b)
+
+
+def _lp_steps(v, s, step, steps, y_id):
+    for t in range(steps):
+        r = v[t] * s - y_id
+        v[t + 1] = v[t] - step * 2.0 * r * s
 
 
 def fine_tune(b0: np.ndarray, v0: float, step: float, steps: int, y_id: float, name: str = "FT") -> Trajectory:
@@ -129,12 +135,13 @@ def fine_tune(b0: np.ndarray, v0: float, step: float, steps: int, y_id: float, n
     v = np.empty(steps + 1)
     b = np.empty((steps + 1, 2))
     v[0], b[0] = v0, b0
-    for t in range(steps):
-        r = v[t] * (b[t] @ X_ID) - y_id
-        grad_v = 2.0 * r * (b[t] @ X_ID)
-        grad_b = 2.0 * r * v[t] * X_ID  # lies along x_id: the OOD coordinate of b never moves
-        v[t + 1] = v[t] - step * grad_v
-        b[t + 1] = b[t] - step * grad_b
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            r = v[t] * (b[t] @ X_ID) - y_id
+            grad_v = 2.0 * r * (b[t] @ X_ID)
+            grad_b = 2.0 * r * v[t] * X_ID  # lies along x_id: the OOD coordinate of b never moves
+            v[t + 1] = v[t] - step * grad_v
+            b[t + 1] = b[t] - step * grad_b
     _check_finite(name, v, b, step)
     return Trajectory(name, v, b)
 
@@ -187,3 +194,50 @@ def run_toy(setup: ToySetup) -> ToyResult:
         ft=fine_tune(b0, setup.v0, setup.step, steps, y),
         lpft=lp_then_ft(b0, setup.step, steps, y),
     )
+
+
+def ft_endpoint(b0: np.ndarray, v0: float, y_id: float) -> tuple[float, np.ndarray]:
+    """Where fine-tuning's gradient flow ends, in closed form.
+
+    Two facts pin it down: the OOD coordinate of b never moves, and the flow conserves
+    v^2 - |b|^2 (balancedness, paper_notes section 2), so v^2 - b_1^2 = v0^2 - (b0 . x_id)^2 =: c.
+    At the end the fit is exact: v b_1 = y_id. Eliminating v gives b_1^4 + c b_1^2 - y_id^2 = 0,
+    whose positive root is b_1^2; b_1 keeps the sign of b0 . x_id. Valid for v0 = 0 or any v0 whose
+    flow does not pass b_1 through zero (tests compare it with small-step gradient descent).
+    """
+    s0 = float(b0 @ X_ID)
+    if abs(s0) < MIN_ID_PROJECTION and abs(v0) < MIN_ID_PROJECTION:
+        raise ToyError("b0 is perpendicular to x_id and v0 = 0: the gradient is zero and FT never starts.")
+    c = v0**2 - s0**2
+    b1 = np.sign(s0 if s0 != 0 else 1.0) * np.sqrt((-c + np.sqrt(c**2 + 4 * y_id**2)) / 2)
+    b = b0.copy()
+    b[0] = b1
+    return float(y_id / b1), b
+
+
+@dataclass(frozen=True)
+class AngleSweep:
+    """Final OOD errors of LP and FT (gradient-flow endpoints) over pretrained-feature angles."""
+
+    angles_deg: np.ndarray
+    lp_ood: np.ndarray
+    ft_ood: np.ndarray
+
+    def lp_wins(self) -> np.ndarray:
+        """Boolean mask: angles where LP's OOD error is below FT's."""
+        return self.lp_ood < self.ft_ood
+
+
+def sweep_angles(angles_deg, v0: float = 0.0) -> AngleSweep:
+    """LP's and FT's converged OOD errors at each angle, from the closed-form endpoints."""
+    angles = np.asarray(angles_deg, dtype=float)
+    lp, ft = [], []
+    y = float(W_STAR @ X_ID)
+    target = float(W_STAR @ X_OOD)
+    for a in angles:
+        b0 = feature_at_angle(float(a))
+        v_lp = lp_head_closed_form(b0, y)
+        v_ft, b_ft = ft_endpoint(b0, v0, y)
+        lp.append((v_lp * (b0 @ X_OOD) - target) ** 2)
+        ft.append((v_ft * (b_ft @ X_OOD) - target) ** 2)
+    return AngleSweep(angles, np.array(lp), np.array(ft))

@@ -105,3 +105,18 @@ def plot_toy(axes, result: ToyResult, frame: int | None = None):
     for panel in panels:
         panel.update(result, frame)
     return panels
+
+
+def plot_angle_sweep(ax, sweep) -> None:
+    """Final OOD error of LP and FT against the pretrained feature's angle to w*."""
+    ax.semilogy(sweep.angles_deg, np.maximum(sweep.lp_ood, LOG_FLOOR), color=METHOD_COLORS["LP"], lw=2, label="LP")
+    ax.semilogy(sweep.angles_deg, np.maximum(sweep.ft_ood, LOG_FLOOR), color=METHOD_COLORS["FT"], lw=2, label="FT (v0 = 0)")
+    wins = sweep.lp_wins()
+    ax.fill_between(sweep.angles_deg, 0, 1, where=wins, color=METHOD_COLORS["LP"], alpha=0.08,
+                    transform=ax.get_xaxis_transform(), label="LP better OOD")
+    ax.axvline(0, color=GUIDE, lw=1, ls=":")
+    ax.set_xlabel("angle between pretrained feature b0 and w*  [degrees]")
+    ax.set_ylabel("final OOD squared error")
+    ax.set_title("Good features (small angle): LP beats FT out of distribution", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
