@@ -39,8 +39,9 @@ class ToyApp(FigureApp):
         self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.28)
         self.panels = (PredictorSpacePanel(axes[0]), OodErrorPanel(axes[1]))
         self.controls = [self.angle, self.v0, self.step, self.steps, self.frame]
-        self.observe_all(self.controls)
-        self.steps.observe(self._resize_frame, names="value")
+        self._resizing = False
+        self.observe_all([self.angle, self.v0, self.step, self.frame])
+        self.steps.observe(self._on_steps, names="value")
         controls = widgets.VBox([self.angle, self.v0, self.step, self.steps, widgets.HBox([self.play, self.frame])])
         self.widget = widgets.VBox([widgets.HBox([controls, self.table]), self.message, self.image])
         self.update()
@@ -49,12 +50,21 @@ class ToyApp(FigureApp):
     def setup(self) -> ToySetup:
         return ToySetup(angle_deg=self.angle.value, v0=self.v0.value, step=self.step.value, steps=self.steps.value)
 
-    def _resize_frame(self, change) -> None:
-        # A new run length: show its end, and let the play control span it.
-        with self.frame.hold_trait_notifications():
+    def _on_steps(self, change) -> None:
+        # A new run length: show its end and let the play control span it, then draw once
+        # (the frame slider's own observer would otherwise render a second time).
+        self._resizing = True
+        try:
             self.frame.max = self.play.max = 2 * change["new"]
             self.frame.value = 2 * change["new"]
-        self.play.step = max(1, change["new"] // 40)
+            self.play.step = max(1, change["new"] // 40)
+        finally:
+            self._resizing = False
+        self.update()
+
+    def update(self, *change) -> None:
+        if not self._resizing:
+            super().update(*change)
 
     def draw(self) -> None:
         setup = self.setup
