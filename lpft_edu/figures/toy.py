@@ -115,6 +115,10 @@ def plot_angle_sweep(ax, sweep) -> None:
     ax.fill_between(sweep.angles_deg, 0, 1, where=wins, color=METHOD_COLORS["LP"], alpha=0.08,
                     transform=ax.get_xaxis_transform(), label="LP better OOD")
     ax.axvline(0, color=GUIDE, lw=1, ls=":")
+    # LP is exact at 0 degrees (error ~1e-30); clip so that spike does not flatten the rest.
+    ax.set_ylim(bottom=1e-5)
+    ax.annotate("LP exact at 0 deg", (0, 1e-5), xytext=(6, 8), textcoords="offset points", fontsize=8,
+                color=METHOD_COLORS["LP"])
     ax.set_xlabel("angle between pretrained feature b0 and w*  [degrees]")
     ax.set_ylabel("final OOD squared error")
     ax.set_title("Good features (small angle): LP beats FT out of distribution", fontsize=10)

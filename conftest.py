@@ -1,14 +1,15 @@
 """Test-wide settings: fast mode for every lesson, a headless plotting backend, and a guard
 that makes any attempt to reach a non-loopback address fail (tests never touch the network).
 The guard also reaches Python subprocesses (notebook kernels, Voila, the CLI) through
-tests/netguard/sitecustomize.py on PYTHONPATH."""
+tests/netguard/sitecustomize.py on PYTHONPATH. It lives at the repository root so that it
+also applies when a single lesson notebook is run (pytest lessons/01_....ipynb)."""
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
 
-NETGUARD = Path(__file__).parent / "netguard"
+NETGUARD = Path(__file__).parent / "tests" / "netguard"
 sys.path.insert(0, str(NETGUARD))
 
 # Set before any notebook kernel starts: nbval's kernels inherit this environment.
