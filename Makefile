@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # Re-install when pyproject.toml changes (the stamp is older than it).
 STAMP := $(VENV)/.lpft-installed
 PORT ?= 8866
+# Jupyter refuses to start as root (containers, CI machines) unless told it is deliberate.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: help install lab test sync student demos bench smoke fake-data clean
@@ -29,7 +32,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab lessons/
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) lessons/
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
