@@ -1,0 +1,235 @@
+"""Real-browser tests of the Voila demos: what a workshop room sees.
+
+One Voila server for the module (started from the repository root, so it reads the shipped
+voila.json: preheated kernels, the trimmed page), headless Debian Chromium through Playwright, and
+a fresh page per demo. For each demo: the widgets appear, moving a slider (keyboard on the handle,
+or typing into the editable readout) changes both the numeric readout and the plot, and bad input
+shows the app's message instead of a traceback. Screenshots land in test-artifacts/ (gitignored);
+so do the Voila log and the measured timings (browser-timings.json).
+
+Skips, with the command that fixes it, when /usr/bin/chromium or Playwright is missing.
+Latency budgets are measured by benchmarks/load_test.py; the bounds here only catch breakage.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import time
+
+import pytest
+
+import browser_support as bs
+
+pytestmark = pytest.mark.browser
+
+_missing = bs.chromium_missing() or bs.voila_available()
+if _missing:
+    pytest.skip(_missing, allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402  (after the skip: may be absent)
+
+# Generous ceilings: a stuck page fails in seconds, not minutes; the real budgets are in the
+# load test (median time to widgets < 3 s, slider to plot < 300 ms).
+READY_TIMEOUT_MS = 45_000
+UPDATE_TIMEOUT_MS = 15_000
+TIMINGS: dict[str, dict] = {}
+
+
+def _app_available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+needs_theory = pytest.mark.skipif(not _app_available("lpft_edu.apps.theory"),
+                                  reason="lpft_edu.apps.theory (TheoryApp) is not in this checkout yet")
+needs_results = pytest.mark.skipif(not _app_available("lpft_edu.apps.results"),
+                                   reason="lpft_edu.apps.results (ResultsViewerApp) is not in this checkout yet")
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def voila():
+    bs.ARTIFACTS.mkdir(exist_ok=True)
+    server = bs.VoilaServer(log_path=bs.ARTIFACTS / "voila-browser-tests.log").start()
+    kernels_seen: set = set()
+    server.kernels_seen = kernels_seen
+    try:
+        yield server
+    finally:
+        kernels_seen.update(server.kernel_processes())
+        server.stop()
+        (bs.ARTIFACTS / "browser-timings.json").write_text(json.dumps(TIMINGS, indent=2))
+    leftovers = [k.pid for k in kernels_seen if k.is_running() and k.status() != "zombie"]
+    assert not leftovers, f"kernels left running after Voila stopped: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(**bs.launch_kwargs())
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, voila):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.blocked = []  # non-loopback requests the page tried (the template's CDN fonts)
+    page.errors = []
+
+    def route(r):
+        if bs.is_loopback_url(r.request.url):
+            r.continue_()
+        else:
+            page.blocked.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        voila.kernels_seen.update(voila.kernel_processes())
+        context.close()
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def open_demo(page, voila, demo: str) -> float:
+    """Load a demo and wait for its widgets; returns the time to widgets in seconds."""
+    t0 = time.perf_counter()
+    page.goto(voila.url(demo), wait_until="commit")
+    try:
+        page.wait_for_function(bs.WIDGETS_READY_JS, timeout=READY_TIMEOUT_MS)
+    except Exception:
+        shot(page, f"{demo}-not-ready")
+        raise AssertionError(
+            f"{demo}: widgets did not appear within {READY_TIMEOUT_MS / 1000:.0f} s. "
+            f"Voila error on the page: {page.evaluate(bs.VOILA_ERROR_JS)!r}; "
+            f"log tail:\n{voila.log_text()[-2000:]}") from None
+    elapsed = time.perf_counter() - t0
+    TIMINGS.setdefault(demo, {})["time_to_widgets_s"] = round(elapsed, 3)
+    return elapsed
+
+
+def shot(page, name: str) -> None:
+    bs.ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(bs.ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def readout(page, label: str) -> str:
+    return page.locator(bs.slider_selector(label)).locator(".widget-readout").inner_text()
+
+
+def image_src(page) -> str:
+    return page.evaluate(bs.IMAGE_SRC_JS)
+
+
+def press_on_handle(page, label: str, key: str = "ArrowRight") -> None:
+    """Move a slider one step with the keyboard, as a learner tabbing to it would."""
+    page.locator(bs.slider_selector(label)).locator(".noUi-handle").first.focus()
+    page.keyboard.press(key)
+
+
+def type_in_readout(page, label: str, value) -> None:
+    """Type a value into a slider's editable readout and press Enter."""
+    box = page.locator(bs.slider_selector(label)).locator(".widget-readout")
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(value))
+    page.keyboard.press("Enter")
+
+
+def wait_image_change(page, old_src: str, what: str) -> float:
+    t0 = time.perf_counter()
+    try:
+        page.wait_for_function(bs.IMAGE_CHANGED_JS, arg=old_src, timeout=UPDATE_TIMEOUT_MS)
+    except Exception:
+        raise AssertionError(f"the plot did not change after {what} (message: {message(page)!r})") from None
+    return time.perf_counter() - t0
+
+
+def message(page) -> str:
+    return page.evaluate(bs.MESSAGE_JS) or ""
+
+
+def wait_message(page, pattern: str, what: str) -> str:
+    try:
+        page.wait_for_function(
+            "(p) => { const m = document.querySelector('.lpft-message');"
+            " return !!m && new RegExp(p, 'i').test(m.innerText); }",
+            arg=pattern, timeout=UPDATE_TIMEOUT_MS)
+    except Exception:
+        raise AssertionError(f"no message matching /{pattern}/ after {what}; message line: {message(page)!r}") from None
+    return message(page)
+
+
+def wait_no_message(page, what: str) -> None:
+    try:
+        page.wait_for_function("() => { const m = document.querySelector('.lpft-message');"
+                               " return !!m && m.innerText.trim() === ''; }", timeout=UPDATE_TIMEOUT_MS)
+    except Exception:
+        raise AssertionError(f"the message did not clear after {what}: {message(page)!r}") from None
+
+
+def assert_no_code_on_screen(page) -> None:
+    text = page.inner_text("body")
+    assert "import " not in text and "Traceback" not in text, "Voila shows code or a traceback:\n" + text[:1500]
+
+
+def assert_slider_moves_plot(page, demo: str, label: str, key: str = "ArrowRight") -> float:
+    before_text, before_src = readout(page, label), image_src(page)
+    t0 = time.perf_counter()
+    press_on_handle(page, label, key)
+    wait_image_change(page, before_src, f"pressing {key} on the '{label}' slider")
+    elapsed = time.perf_counter() - t0
+    after_text = readout(page, label)
+    assert after_text != before_text, f"the '{label}' readout stayed at {before_text!r}"
+    TIMINGS.setdefault(demo, {})["slider_to_plot_s"] = round(elapsed, 3)
+    return elapsed
+
+
+# -- the toy demo (lesson 1) -------------------------------------------------------------------
+
+def test_toy_explorer_renders_and_responds(page, voila):
+    t = open_demo(page, voila, "toy_explorer")
+    shot(page, "toy_explorer-1-loaded")
+    assert page.get_by_text("Feature distortion in two dimensions").is_visible()
+    assert_no_code_on_screen(page)
+    assert page.locator(".widget-slider").count() >= 4
+    assert message(page) == ""
+
+    before = bs.parse_readout(readout(page, "angle"))
+    dt = assert_slider_moves_plot(page, "toy_explorer", "angle")
+    assert bs.parse_readout(readout(page, "angle")) == pytest.approx(before + 1)
+    # The summary table follows the slider too (same kernel round trip).
+    shot(page, "toy_explorer-2-after-slider")
+    assert not page.errors, f"JavaScript errors on the page: {page.errors}"
+    assert all(not bs.is_loopback_url(u) for u in page.blocked)
+    assert t < 45 and dt < 15
+
+
+def test_toy_explorer_bad_input_shows_message(page, voila):
+    open_demo(page, voila, "toy_explorer")
+    # 45 degrees: b0 is perpendicular to the training point, LP is undefined.
+    type_in_readout(page, "angle", 45)
+    text = wait_message(page, "perpendicular", "typing 45 into the angle readout")
+    assert "angle" in text.lower()
+    assert bs.parse_readout(readout(page, "angle")) == 45
+    shot(page, "toy_explorer-3-message-angle")
+    # On to a valid angle (not the one before: the same picture would send no update): the
+    # message goes away and a new plot arrives.
+    src = image_src(page)
+    type_in_readout(page, "angle", -20)
+    wait_no_message(page, "typing -20 into the angle readout")
+    wait_image_change(page, src, "returning to a valid angle")
+    # A step size so large that gradient descent diverges.
+    type_in_readout(page, "step size", 3)
+    text = wait_message(page, "diverged", "typing a step size of 3")
+    assert "step" in text.lower()
+    shot(page, "toy_explorer-4-message-step")
+    assert_no_code_on_screen(page)
