@@ -3,8 +3,11 @@
 Each lesson is a py:percent script (the source of truth, reviewable in diffs) paired with an
 ``.ipynb`` that is committed without outputs. Instructor solutions are marked in the source:
 
-* inside a code cell, the lines between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` are replaced
-  by a placeholder that raises ``NotImplementedError`` (the nbgrader convention instructors know);
+* inside a code cell, the lines between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` (the nbgrader
+  markers instructors know) are replaced by a placeholder: ``name = ...  # YOUR CODE HERE`` for each
+  name the solution assigns, so the student notebook still runs top to bottom and the self-checks
+  answer "Not yet" (they treat ``...`` as unanswered); a solution that assigns nothing becomes a
+  ``raise NotImplementedError``;
 * a whole cell tagged ``solution`` (``# %% [markdown] tags=["solution"]``) is dropped.
 
 Command line (also behind ``make sync`` and ``make student``)::
@@ -75,11 +78,25 @@ _REGION = re.compile(r"^(?P<indent>[ \t]*)" + re.escape(BEGIN) + r"[^\n]*\n.*?^[
                      re.MULTILINE | re.DOTALL)
 
 
+_ASSIGNMENT = re.compile(r"^(?P<indent>[ \t]*)(?P<name>[A-Za-z_]\w*)\s*=(?!=)", re.MULTILINE)
+
+
+def _placeholder(region: re.Match) -> str:
+    indent = region["indent"]
+    names = []
+    for m in _ASSIGNMENT.finditer(region.group(0)):
+        if m["indent"] == indent and m["name"] not in names:
+            names.append(m["name"])
+    if not names:
+        return f"{indent}# YOUR CODE HERE\n{indent}{PLACEHOLDER}\n"
+    return "".join(f"{indent}{name} = ...  # YOUR CODE HERE\n" for name in names)
+
+
 def strip_solutions(code: str) -> str:
-    """Replace every BEGIN/END SOLUTION region of a code cell by the placeholder."""
+    """Replace every BEGIN/END SOLUTION region of a code cell by its placeholder."""
     if code.count(BEGIN) != code.count(END):
         raise ValueError(f"unbalanced solution markers: {code.count(BEGIN)} '{BEGIN}' vs {code.count(END)} '{END}'")
-    return _REGION.sub(lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}{PLACEHOLDER}\n", code)
+    return _REGION.sub(_placeholder, code)
 
 
 def student_notebook(source: Path):
@@ -101,6 +118,8 @@ def write_student_versions(out: Path, root: Path = LESSONS) -> list[Path]:
     """Write student .py and .ipynb versions of every lesson under ``out`` (keeping sub-folders)."""
     written = []
     for source in lesson_sources(root):
+        if "demos" in source.relative_to(root).parts:
+            continue  # dashboards have no exercises
         nb = student_notebook(source)
         target = out / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)

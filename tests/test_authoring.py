@@ -32,12 +32,18 @@ def test_sync_check_notices_a_stale_twin(tmp_path, monkeypatch):
     assert "run `make sync`" in authoring.sync_problems(src)[0]
 
 
-def test_strip_solutions_keeps_indentation_and_surrounding_code():
-    code = "a = 1\nif a:\n    # BEGIN SOLUTION\n    b = secret(a)\n    # END SOLUTION\ncheck(b)\n"
+def test_strip_solutions_leaves_a_placeholder_for_each_assigned_name():
+    code = ("a = 1\nif a:\n    # BEGIN SOLUTION\n    tmp = secret(a)\n    b = tmp + 1\n"
+            "    if b:\n        c = 2\n    # END SOLUTION\ncheck(b)\n")
     out = authoring.strip_solutions(code)
     assert "secret" not in out
-    assert out.startswith("a = 1\nif a:\n    # YOUR CODE HERE\n    raise NotImplementedError(")
-    assert out.endswith("check(b)\n")
+    assert out == "a = 1\nif a:\n    tmp = ...  # YOUR CODE HERE\n    b = ...  # YOUR CODE HERE\ncheck(b)\n"
+    compile(out, "<student>", "exec")
+
+
+def test_strip_solutions_without_assignment_raises_in_the_student_version():
+    out = authoring.strip_solutions("# BEGIN SOLUTION\nprint(secret())\n# END SOLUTION\n")
+    assert "secret" not in out and "raise NotImplementedError(" in out
     compile(out, "<student>", "exec")
 
 
@@ -56,10 +62,24 @@ def test_student_versions_strip_every_solution(tmp_path):
     nb = jupytext.read(lesson1[0])
     full = jupytext.read(authoring.LESSONS / "01_toy_feature_distortion.py")
     sources = "\n".join(c.source for c in nb.cells)
-    assert sources.count("NotImplementedError") == full_solution_count(full)
+    assert sources.count("# YOUR CODE HERE") == full_solution_count(full)
     assert "Instructor note" not in sources  # the cell tagged "solution" is dropped
     assert len(nb.cells) == len(full.cells) - sum("solution" in c.metadata.get("tags", []) for c in full.cells)
 
 
 def full_solution_count(nb):
     return sum(c.source.count(authoring.BEGIN) for c in nb.cells)
+
+
+def test_student_version_of_lesson_1_runs_and_its_checks_say_not_yet(tmp_path):
+    """Students get a notebook that runs top to bottom; every self-check waits for their answer."""
+    from nbclient import NotebookClient
+
+    authoring.write_student_versions(tmp_path)
+    nb = jupytext.read(tmp_path / "01_toy_feature_distortion.ipynb")
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(authoring.LESSONS)}}).execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert printed.count("Not yet. Set `answer`") == full_solution_count(
+        jupytext.read(authoring.LESSONS / "01_toy_feature_distortion.py"))
+    assert "Correct!" not in printed
