@@ -233,3 +233,36 @@ def test_toy_explorer_bad_input_shows_message(page, voila):
     assert "step" in text.lower()
     shot(page, "toy_explorer-4-message-step")
     assert_no_code_on_screen(page)
+
+
+# -- the theory demo (lesson 2) ----------------------------------------------------------------
+
+@needs_theory
+def test_theory_explorer_renders_responds_and_rejects_bad_input(page, voila):
+    open_demo(page, voila, "theory_explorer")
+    shot(page, "theory_explorer-1-loaded")
+    assert_no_code_on_screen(page)
+    for label in ("principal angle", "head alignment error", "feature error eps", "features k"):
+        assert page.locator(bs.slider_selector(label)).count() == 1, f"no '{label}' slider on the page"
+    assert message(page) == ""
+
+    before = bs.parse_readout(readout(page, "principal angle"))
+    dt = assert_slider_moves_plot(page, "theory_explorer", "principal angle")
+    assert bs.parse_readout(readout(page, "principal angle")) == pytest.approx(before + 1)
+    src = image_src(page)
+    type_in_readout(page, "head alignment error", 0.5)
+    wait_image_change(page, src, "typing 0.5 into the head alignment error readout")
+    assert bs.parse_readout(readout(page, "head alignment error")) == pytest.approx(0.5)
+    shot(page, "theory_explorer-2-after-sliders")
+
+    # Inconsistent with the theory's assumptions: dim S must stay below d - k.
+    type_in_readout(page, "dim S", 8)
+    text = wait_message(page, "too large", "typing dim S = 8 (with k = 2 features in d = 10)")
+    assert "dim S" in text
+    shot(page, "theory_explorer-3-message")
+    src = image_src(page)
+    type_in_readout(page, "dim S", 3)
+    wait_no_message(page, "moving dim S back to 3")
+    wait_image_change(page, src, "moving dim S back to 3")
+    assert not page.errors, f"JavaScript errors on the page: {page.errors}"
+    assert dt < 15
