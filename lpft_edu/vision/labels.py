@@ -1,0 +1,23 @@
+"""Class names and the STL-10 -> CIFAR-10 label map (paper_notes.md section 4). No torch here."""
+from __future__ import annotations
+
+import numpy as np
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+STL10_CLASSES = ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck")
+MONKEY = STL10_CLASSES.index("monkey")  # 7 (0-based); has no CIFAR-10 counterpart: dropped
+
+# 0-based STL-10 label -> CIFAR-10 label, as in the official code. CIFAR's frog (6) has no STL
+# counterpart: the head stays 10-way (trained with frog) and is evaluated on the 9 shared classes.
+STL_TO_CIFAR = {0: 0, 1: 2, 2: 1, 3: 3, 4: 4, 5: 5, 6: 7, 8: 8, 9: 9}
+
+
+def map_stl_labels(stl_labels) -> tuple[np.ndarray, np.ndarray]:
+    """Map 0-based STL-10 labels to CIFAR-10 labels. Returns (keep mask, mapped labels of kept)."""
+    stl_labels = np.asarray(stl_labels)
+    lut = np.full(10, -1, dtype=np.int64)
+    for s, c in STL_TO_CIFAR.items():
+        lut[s] = c
+    mapped = lut[stl_labels]
+    keep = mapped >= 0
+    return keep, mapped[keep]

@@ -1,0 +1,131 @@
+"""FT and LP-FT: SGD with momentum, cosine schedule, per-epoch evaluation and checkpoints.
+
+FT starts from a random head with BatchNorm in train mode. LP-FT starts from the LP head, uses a
+smaller learning rate and keeps BatchNorm in eval mode (running statistics frozen at their
+pretrained values; its affine weights still train), for the same number of epochs (equal compute).
+On CUDA the forward/backward runs under bf16 autocast with channels_last inputs.
+
+Resuming: after every epoch the model, optimiser, schedule and history are written atomically to
+``checkpoint`` (temp file + ``os.replace``). Data order depends only on (seed, epoch), so a run
+resumed after an interruption continues exactly where the uninterrupted run would have been.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lpft_edu.vision.data import Preprocess, Split, batches
+from lpft_edu.vision.lp import _autocast
+
+FT_LR_GRID = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)    # paper's FT grid
+LPFT_LR_GRID = (1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7)  # paper's LP-FT grid
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by the ``stop_after_epoch`` test hook, like a Ctrl-C after that epoch's checkpoint."""
+
+
+@dataclass
+class TrainConfig:
+    method: str          # "FT" or "LP-FT"
+    lr: float
+    epochs: int
+    batch_size: int
+    bn_train: bool       # FT: True; LP-FT: False
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    seed: int = 0
+
+
+def set_bn_eval(model: nn.Module) -> None:
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
+@torch.no_grad()
+def evaluate(model, split: Split, preprocess: Preprocess, batch_size: int = 512) -> float:
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), device=split.y.device)
+    for xb, yb in batches(split, batch_size):
+        with _autocast(xb.device):
+            correct += (model(preprocess(xb)).argmax(1) == yb).sum()
+    model.train(was_training)
+    return correct.item() / max(1, len(split))
+
+
+def _save_atomic(obj, path: Path) -> None:
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def finetune(model, train: Split, evals: dict[str, Split], cfg: TrainConfig, preprocess: Preprocess,
+             checkpoint: Path | None = None, progress=None, stop_after_epoch: int | None = None,
+             eval_batch_size: int = 512) -> dict:
+    """Train ``model`` in place; returns the history (per-epoch accuracies, losses, timings)."""
+    device = train.y.device
+    model.to(device)
+    if preprocess.channels_last:
+        model.to(memory_format=torch.channels_last)
+    steps_per_epoch = len(train) // cfg.batch_size if len(train) >= cfg.batch_size else 1
+    total = cfg.epochs * steps_per_epoch
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    history = {"config": asdict(cfg), "epochs": [], "train_images": 0, "train_seconds": 0.0}
+    start_epoch = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        if state["history"]["config"] == asdict(cfg):
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            history = state["history"]
+            start_epoch = len(history["epochs"])
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        if not cfg.bn_train:
+            set_bn_eval(model)
+        t0, seen = time.perf_counter(), 0
+        loss_sum = torch.zeros((), device=device)
+        for xb, yb in batches(train, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch, drop_last=True):
+            with _autocast(device):
+                loss = F.cross_entropy(model(preprocess(xb)), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += loss.detach()
+            seen += len(yb)
+            if progress is not None:
+                progress.update(len(yb))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        train_s = time.perf_counter() - t0
+        row = {"epoch": epoch + 1, "train_loss": loss_sum.item() / max(1, steps_per_epoch), "train_seconds": train_s,
+               "images_per_second": seen / train_s if train_s > 0 else None}
+        t1 = time.perf_counter()
+        for name, split in evals.items():
+            row[f"{name}_acc"] = evaluate(model, split, preprocess, eval_batch_size)
+        row["eval_seconds"] = time.perf_counter() - t1
+        history["epochs"].append(row)
+        history["train_images"] += seen
+        history["train_seconds"] += train_s
+        if checkpoint is not None:
+            _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                          "history": history}, Path(checkpoint))
+        if progress is not None:
+            progress.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k.endswith("_acc")})
+        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < cfg.epochs:
+            raise Interrupted(f"{cfg.method} stopped after epoch {epoch + 1} (test hook)")
+    history["images_per_second"] = (history["train_images"] / history["train_seconds"]
+                                    if history["train_seconds"] > 0 else None)
+    return history
