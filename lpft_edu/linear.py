@@ -383,7 +383,13 @@ def gradient_descent(v0: np.ndarray, B0: np.ndarray, M: np.ndarray, w_star: np.n
     eta_B = (eta_v * np.asarray(train_B, float)[:, None])[:, :, None]
     w_star = np.asarray(w_star, float)
     Mt = np.swapaxes(M, -1, -2)
-    for r in range(1, R):
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the caller, in words
+        _descend(v, B, vs, Bs, Mt, w_star, eta_v, eta_B, record_every)
+    return vs, Bs
+
+
+def _descend(v, B, vs, Bs, Mt, w_star, eta_v, eta_B, record_every) -> None:
+    for r in range(1, vs.shape[0]):
         for _ in range(record_every):
             # Batched matmuls on tiny arrays: cheaper per call than einsum, which matters at 10^3 steps.
             e = (v[:, None, :] @ B)[:, 0, :] - w_star  # B^T v - w*
@@ -392,7 +398,6 @@ def gradient_descent(v0: np.ndarray, B0: np.ndarray, M: np.ndarray, w_star: np.n
             B = B - eta_B * (v[:, :, None] * g[:, None, :])
             v = v - eta_v * gv
         vs[r], Bs[r] = v, B
-    return vs, Bs
 
 
 def train_many(jobs: list[tuple[Instance, str]], steps: int = DEFAULT_STEPS, record_every: int = DEFAULT_RECORD_EVERY,

@@ -28,9 +28,6 @@ def check_cos_theta_max(answer) -> bool:
     if close(answer, expected, rtol=1e-6, atol=1e-9):
         return verdict(True, f"cos theta_max = {expected:.6f}, i.e. theta_max = {np.degrees(np.arccos(expected)):.2f} degrees "
                              "(the construction asked for 40).")
-    if close(answer, np.cos(np.deg2rad(EXERCISE_1["angle_deg"])), rtol=1e-6):
-        return verdict(False, "That is cos(40 degrees), the number the construction asked for. Compute it from B0 and "
-                              "S-perp instead: that is the point of the check.")
     return verdict(False, "Take the LARGEST principal angle between rowspace(B0) (columns: B0.T) and S-perp "
                           "(inst.S_perp): subspace_angles returns them largest first.")
 

@@ -139,25 +139,27 @@ def plot_setup_3d(ax, inst: Instance, ft: Run | None = None) -> None:
     grid = np.linspace(-1.2, 1.2, 2)
     g1, g2 = np.meshgrid(grid, grid)
     plane = g1[..., None] * p1 + g2[..., None] * p2
-    ax.plot_surface(plane[..., 0], plane[..., 1], plane[..., 2], color=SPERP_COLOR, alpha=0.12, lw=0)
+    ax.plot_surface(plane[..., 0], plane[..., 1], plane[..., 2], color=SPERP_COLOR, alpha=0.15, lw=0)
+    for edge in (plane[0], plane[-1], plane[:, 0], plane[:, -1]):
+        ax.plot(*edge.T, color=SPERP_COLOR, lw=0.8, alpha=0.6)
     ax.plot(*np.outer([-1.4, 1.4], s).T, color=S_COLOR, lw=3)
     ax.text(*(1.5 * s), "S (training data)", color=S_COLOR, fontsize=9)
-    ax.text(*(1.15 * p1 + 1.15 * p2), "S-perp", color=SPERP_COLOR, fontsize=9)
+    ax.text(*(1.2 * p1 - 1.2 * p2), "S-perp (never seen)", color=SPERP_COLOR, fontsize=9)
     b0 = inst.B0[0]
-    ax.quiver(0, 0, 0, *b0, color=METHOD_COLORS["LP"], lw=2.5, arrow_length_ratio=0.12)
-    ax.text(*(1.08 * b0), "b0 (pretrained)", color=METHOD_COLORS["LP"], fontsize=9)
+    ax.quiver(0, 0, 0, *b0, color=METHOD_COLORS["LP"], lw=3, arrow_length_ratio=0.15)
+    ax.text(*(b0 + [0.12, 0.0, -0.22]), "b0 (pretrained)", color=METHOD_COLORS["LP"], fontsize=9)
     # The part of b0 in S-perp, and the dashed drop from b0 to it: the angle theta_max lives here.
     b0_perp = inst.S_perp @ (inst.S_perp.T @ b0)
     ax.plot(*np.vstack([np.zeros(3), b0_perp]).T, color=SPERP_COLOR, lw=1.5, ls=":")
     ax.plot(*np.vstack([b0_perp, b0]).T, color=GUIDE, lw=1, ls="--")
     w = inst.w_star
     ax.quiver(0, 0, 0, *w, color=TARGET_COLOR, lw=1.5, arrow_length_ratio=0.12)
-    ax.text(*(1.08 * w), "w*", color=TARGET_COLOR, fontsize=9)
+    ax.text(*(w + [-0.05, 0.0, 0.12]), "w*", color=TARGET_COLOR, fontsize=9)
     if ft is not None:
         path = ft.B[:, 0, :]
         ax.plot(*path.T, color=METHOD_COLORS["FT"], lw=2.2)
         ax.scatter(*path[-1], color=METHOD_COLORS["FT"], s=25)
-        ax.text(*(path[-1] + 0.05), "b after FT", color=METHOD_COLORS["FT"], fontsize=9)
+        ax.text(*(path[-1] + [-0.55, 0.0, 0.3]), "b after FT", color=METHOD_COLORS["FT"], fontsize=9)
     ax.set_xlim(-1.2, 1.2)
     ax.set_ylim(-1.2, 1.2)
     ax.set_zlim(-1.2, 1.2)
@@ -165,7 +167,7 @@ def plot_setup_3d(ax, inst: Instance, ft: Run | None = None) -> None:
     ax.set_ylabel("x2")
     ax.set_zlabel("x3")
     ax.set_box_aspect((1, 1, 1))
-    ax.set_title(f"FT moves b only along S (red path);\ncos theta_max(R0, S-perp) = {inst.cos_theta_max:.3f}",
+    ax.set_title(f"FT moves b only along S (red path)\ncos theta_max(R0, S-perp) = {inst.cos_theta_max:.3f}",
                  fontsize=10)
 
 
@@ -175,19 +177,20 @@ def plot_invariants(axes, runs_by_c: dict[float, Run], sperp_change: dict[float,
     shades = ("#d62728", "#ff9896", "#8c564b", "#c49c94")
     for (c, run), colour in zip(runs_by_c.items(), shades):
         axes[0].semilogy(run.t, _floor(sperp_change[c]), color=colour, lw=1.8, label=f"step constant c = {c:g}")
-        axes[1].semilogy(run.t, _floor(drift[c]), color=colour, lw=1.8, label=f"c = {c:g} (eta = {run.eta:.2g})")
+        axes[1].plot(run.t, drift[c], color=colour, lw=1.8, label=f"c = {c:g} (eta = {run.eta:.2g})")
         axes[1].axhline(drift_bound[c], color=colour, lw=1, ls="--")
     axes[0].axhline(1e-10, color=GUIDE, lw=1, ls=":")
     axes[0].text(0.02, 1.4e-10, "test threshold 1e-10", transform=axes[0].get_yaxis_transform(), fontsize=8, color=GUIDE)
     axes[0].set_ylim(1e-18, 1e-6)
+    axes[1].set_ylim(0, 1.2 * max(drift_bound.values()))
     axes[0].set_title("Invariant 1: max over unit x in S-perp of |(B(t) - B0) x|\n(exactly 0 in exact arithmetic)",
                       fontsize=9.5)
     axes[1].set_title("Invariant 2: |v v^T - B B^T  minus its start|\n(dashed: eta x loss decrease, the predicted size)",
                       fontsize=9.5)
-    for ax in axes:
+    for ax, loc in zip(axes, ("lower right", "center right")):
         ax.set_xlabel("training time t")
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc=loc, fontsize=8)
 
 
 def plot_loss_curves(ax, runs: dict[str, Run], key: str = "ood_loss", loss_bound: float | None = None,
@@ -217,7 +220,7 @@ def plot_ratio_sweep(ax, sweep: RatioSweep) -> None:
     ax.set_xlabel("feature error eps = d(B0, B*)")
     ax.set_ylabel("LP / FT OOD loss")
     ax.set_title(f"Theorem 3.4: better features, LP wins by more (fitted slope {sweep.slope:.2f})", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
 
 
