@@ -14,8 +14,8 @@ from lpft_edu.figures.theory import IdPanel, OodBoundPanel
 from lpft_edu.linear import METHODS, construct_instance, run_methods
 
 D = 10  # input dimension: small enough for fast slider moves, large enough for k up to 4 and dim S up to 8
-APP_STEPS = 1500
-APP_RECORD_EVERY = 10
+APP_STEPS = 1200
+APP_RECORD_EVERY = 12
 SHORTER, LONGER = "shorter than v*", "longer than v*"
 
 
