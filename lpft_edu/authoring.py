@@ -56,6 +56,13 @@ def write_notebook(source: Path, target: Path | None = None) -> Path:
     nb = jupytext.read(source)
     strip_outputs(nb)
     target = target or source.with_suffix(".ipynb")
+    if target.exists():
+        # Keep the cell ids the committed notebook already has (jupytext makes new random ones),
+        # so re-syncing an unchanged lesson leaves git clean.
+        old = nbformat.read(target, as_version=4).cells
+        for new_cell, old_cell in zip(nb.cells, old):
+            if new_cell.cell_type == old_cell.cell_type and "id" in old_cell:
+                new_cell.id = old_cell.id
     jupytext.write(nb, target, fmt="ipynb")
     return target
 

@@ -83,3 +83,11 @@ def test_student_version_of_lesson_1_runs_and_its_checks_say_not_yet(tmp_path):
     assert printed.count("Not yet. Set `answer`") == full_solution_count(
         jupytext.read(authoring.LESSONS / "01_toy_feature_distortion.py"))
     assert "Correct!" not in printed
+
+
+def test_resyncing_an_unchanged_source_keeps_the_notebook_byte_identical(tmp_path, monkeypatch):
+    src = tmp_path / "lesson.py"
+    src.write_text("# %% [markdown]\n# Hello\n\n# %%\nx = 1\n\n# %%\ny = 2\n")
+    monkeypatch.setattr(authoring, "REPO", tmp_path)
+    first = authoring.write_notebook(src).read_text()
+    assert authoring.write_notebook(src).read_text() == first
