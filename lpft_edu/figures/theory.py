@@ -91,7 +91,7 @@ class OodBoundPanel:
             self.forbidden.set_visible(True)
             self.forbidden.set_y(lo)
             self.forbidden.set_height(loss_bound - lo)
-            self.bound_text.set_text("Theorem 3.3 bound")
+            self.bound_text.set_text("lower bound (Thm 3.3 form, re-derived)")
             self.bound_text.set_y(loss_bound)
             self.vacuous.set_text("")
             self.vacuous.set_visible(False)
@@ -201,7 +201,7 @@ def plot_loss_curves(ax, runs: dict[str, Run], key: str = "ood_loss", loss_bound
         ax.semilogy(run.t, _floor(getattr(run, key)), color=colour, lw=2, ls="--" if name.startswith("LP-FT") else "-",
                     label=name)
     if loss_bound is not None and loss_bound > 0:
-        ax.axhline(loss_bound, color=BOUND_COLOR, ls="--", lw=1.4, label="Theorem 3.3 bound on FT")
+        ax.axhline(loss_bound, color=BOUND_COLOR, ls="--", lw=1.4, label="lower bound on FT (Thm 3.3 form, re-derived)")
     ax.set_xlabel("training time t")
     ax.set_ylabel({"ood_loss": "OOD loss", "id_loss": "ID loss (on S)", "train_loss": "training loss"}[key])
     if title:
@@ -231,7 +231,7 @@ def plot_phase_diagram(axes, pd: PhaseDiagram, marker: tuple[float, float] | Non
     extent = (pd.angles_deg[0], pd.angles_deg[-1], pd.phis[0], pd.phis[-1])
     images = []
     for ax, data, title in ((axes[0], pd.ft_best_ood, "FT: best OOD loss over training"),
-                            (axes[1], np.where(pd.bound > 0, pd.bound, np.nan), "Theorem 3.3 bound (blank: vacuous)")):
+                            (axes[1], np.where(pd.bound > 0, pd.bound, np.nan), "lower bound, Thm 3.3 form re-derived (blank: vacuous)")):
         images.append(ax.imshow(data, origin="lower", aspect="auto", extent=extent, norm=norm, cmap="magma_r",
                                 interpolation="nearest"))
         ax.set_xlabel("principal angle theta_max(R0, S-perp)  [degrees]")
