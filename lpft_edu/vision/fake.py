@@ -64,6 +64,14 @@ class _Py2Pickler(pickle._Pickler):  # the pure-Python pickler lets us add one o
 
     dispatch[_Py2Str] = _save_py2str
 
+    def _save_ndarray(self, obj):
+        # numpy's own reduction, with the raw buffer as a Python-2 str like the real files
+        # (protocol 2 would otherwise store bytes via a latin-1 text round trip, 25% larger).
+        func, args, state = obj.__reduce__()
+        self.save_reduce(func, (args[0], args[1], _Py2Str(args[2])), state[:4] + (_Py2Str(state[4]),), obj=obj)
+
+    dispatch[np.ndarray] = _save_ndarray
+
 
 def _dump_py2(obj, path: Path) -> None:
     with open(path, "wb") as f:
