@@ -1,0 +1,45 @@
+"""How lesson 3 chooses what to run, and its exercise self-checks."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from lpft_edu.apps.results import example_path  # noqa: E402
+from lpft_edu.exercises import vision as ex  # noqa: E402
+from lpft_edu.vision.fake import FakeSizes, write_fake_data  # noqa: E402
+from lpft_edu.vision.lesson import REAL_RUN_NEEDS, choose_run, real_data_present  # noqa: E402
+from lpft_edu.vision.labels import STL_TO_CIFAR  # noqa: E402
+
+
+def test_choice_in_fast_mode_and_with_a_results_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("LPFT_RESULTS", raising=False)
+    assert choose_run().mode == "smoke"  # conftest sets fast mode
+    assert choose_run(example_path()).mode == "load"
+    monkeypatch.setenv("LPFT_RESULTS", str(example_path()))
+    assert choose_run().path == example_path()
+    assert "GPU" in REAL_RUN_NEEDS and "download.py" in REAL_RUN_NEEDS and "lpft-cifar-stl" in REAL_RUN_NEEDS
+
+
+def test_fake_data_is_never_taken_for_real(tmp_path):
+    write_fake_data(tmp_path, FakeSizes(50, 10, 10, 10))
+    assert not real_data_present(tmp_path)
+
+
+def test_exercise_checks(capsys):
+    r = json.loads(example_path().read_text())
+    assert ex.check_label_map(dict(STL_TO_CIFAR))
+    assert not ex.check_label_map({**STL_TO_CIFAR, 7: 6})
+    assert not ex.check_label_map({0: 0, 1: 1})
+    assert not ex.check_label_map(...)
+    f0, f1 = ex.distortion_exercise_features()
+    assert ex.check_feature_distortion(np.linalg.norm(f1 - f0, axis=1).mean())
+    assert not ex.check_feature_distortion(np.linalg.norm(f1 - f0))
+    ratio = r["methods"]["FT"]["distortion"]["id"]["relative"] / r["methods"]["LP-FT"]["distortion"]["id"]["relative"]
+    assert ex.check_distortion_ratio(ratio, r) and not ex.check_distortion_ratio(ratio * 2, r)
+    best = max(e["ood_acc"] for e in r["methods"]["FT"]["epochs"])
+    assert ex.check_best_ft_ood_epoch(best, r) and not ex.check_best_ft_ood_epoch(best - 0.1, r)
+    assert "Not yet" in capsys.readouterr().out
