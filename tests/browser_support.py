@@ -88,11 +88,11 @@ def is_loopback_url(url: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # Reading the page. Each snippet is an expression for page.evaluate / page.wait_for_function.
 
-#: True once the dashboard is usable: a slider (or a text box for the results viewer) is laid
-#: out and the plot image has been decoded.
+#: True once the dashboard is usable: a control (slider, or the results viewer's toggle/upload) is
+#: laid out and the plot image has been decoded.
 WIDGETS_READY_JS = """() => {
   const img = document.querySelector('img.widget-image');
-  const control = document.querySelector('.widget-slider, .widget-text, .widget-dropdown');
+  const control = document.querySelector('.widget-slider, .widget-toggle-buttons, .widget-upload, .widget-dropdown');
   return !!(img && img.src && img.complete && img.naturalWidth > 0 && control && control.offsetParent !== null);
 }"""
 

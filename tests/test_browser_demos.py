@@ -266,3 +266,46 @@ def test_theory_explorer_renders_responds_and_rejects_bad_input(page, voila):
     wait_image_change(page, src, "moving dim S back to 3")
     assert not page.errors, f"JavaScript errors on the page: {page.errors}"
     assert dt < 15
+
+
+# -- the lesson 3 results viewer ---------------------------------------------------------------
+
+def upload(page, name: str, content: bytes) -> None:
+    """Choose a file with the upload button (ipywidgets keeps its <input type=file> off the page)."""
+    with page.expect_file_chooser() as chooser:
+        page.locator(".widget-upload").click()
+    chooser.value.set_files(files=[{"name": name, "mimeType": "application/json", "buffer": content}])
+
+
+@needs_results
+def test_results_viewer_shows_the_example_and_rejects_bad_files(page, voila):
+    open_demo(page, voila, "results_viewer")
+    shot(page, "results_viewer-1-loaded")
+    assert_no_code_on_screen(page)
+    # The shipped example is a smoke run on fake data, and the page says so above the plot.
+    assert page.get_by_text("Smoke run on fake data").first.is_visible()
+    assert message(page) == ""
+
+    # Switching the view redraws the plot and marks the new button as selected.
+    src = image_src(page)
+    t0 = time.perf_counter()
+    page.get_by_role("button", name="Accuracy per epoch").click()
+    wait_image_change(page, src, "clicking 'Accuracy per epoch'")
+    TIMINGS.setdefault("results_viewer", {})["toggle_to_plot_s"] = round(time.perf_counter() - t0, 3)
+    assert "mod-active" in (page.get_by_role("button", name="Accuracy per epoch").get_attribute("class") or "")
+    shot(page, "results_viewer-2-epochs")
+
+    # A malformed file: the message says what is wrong and how to produce a results file.
+    upload(page, "results.json", b'{"schema": "lpft-edu/cifar-stl-results/v1", "methods": ')
+    text = wait_message(page, "not valid JSON", "uploading a truncated results.json")
+    assert "lpft-cifar-stl" in text
+    shot(page, "results_viewer-3-malformed")
+    # Valid JSON, but not a results file.
+    upload(page, "other.json", json.dumps({"schema": "something-else"}).encode())
+    text = wait_message(page, "not a complete", "uploading a JSON file that is not a results file")
+    assert "lpft-cifar-stl" in text
+    # The shipped example again: the message clears and a plot is back.
+    example = (bs.REPO / "lpft_edu" / "data" / "example_smoke_results.json").read_bytes()
+    upload(page, "example_smoke_results.json", example)
+    wait_no_message(page, "uploading the shipped example")
+    assert not page.errors, f"JavaScript errors on the page: {page.errors}"
