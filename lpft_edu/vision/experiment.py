@@ -184,8 +184,8 @@ def _run(cfg, run_dir, results, save, device, progress, interrupt_after, log) ->
     t0 = time.perf_counter()
     pretrained = build_model(cfg.backbone, cfg.weights, seed=cfg.seed, cache=root).to(device)
     pre = Preprocess(cfg.image_size, device)
-    if cfg.backbone == "tiny-cnn":
-        calibrate_batchnorm(pretrained, data.train.x, pre)
+    if cfg.backbone == "tiny-cnn" or cfg.backbone.endswith("-random"):
+        calibrate_batchnorm(pretrained, data.train.x[:5000], pre)  # random init: see calibrate_batchnorm
     template = copy.deepcopy(pretrained).cpu()  # every FT / LP-FT run starts from a copy of this
     if pre.channels_last:
         pretrained.to(memory_format=torch.channels_last)

@@ -13,6 +13,8 @@ Backbones (``--backbone``):
   (a local path or URL; default the official URL below). The checkpoint's keys are prefixed
   ``module.encoder_q.``; the MLP projection head (``fc.*``), the key encoder and the queue are dropped.
 * ``tiny-cnn``: four conv layers, random initialisation, no download: only for the CPU smoke path.
+* ``resnet18-random`` / ``resnet50-random``: the same architectures without pretrained weights, for
+  timing benchmarks on machines that cannot download weights (and as a from-scratch reference).
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from torch import nn
 
 MOCO_V2_URL = "https://dl.fbaipublicfiles.com/moco/moco_checkpoints/moco_v2_800ep/moco_v2_800ep_pretrain.pth.tar"
 MOCO_PREFIX = "module.encoder_q."
-BACKBONES = ("resnet18-imagenet", "resnet50-imagenet", "resnet50-moco-v2", "tiny-cnn")
+BACKBONES = ("resnet18-imagenet", "resnet50-imagenet", "resnet50-moco-v2", "tiny-cnn", "resnet18-random",
+             "resnet50-random")
 DEFAULT_BACKBONE = "resnet18-imagenet"
 
 
@@ -132,6 +135,11 @@ def build_model(backbone: str = DEFAULT_BACKBONE, weights: str | None = None, nu
         dim = net.out_dim
     elif backbone == "resnet50-moco-v2":
         net, dim = load_moco_resnet50(weights or MOCO_V2_URL, cache), 2048
+    elif backbone in ("resnet18-random", "resnet50-random"):
+        from torchvision import models as tvm
+        net = tvm.resnet18(weights=None) if backbone.startswith("resnet18") else tvm.resnet50(weights=None)
+        dim = net.fc.in_features
+        net.fc = nn.Identity()
     elif backbone in ("resnet18-imagenet", "resnet50-imagenet"):
         from torchvision import models as tvm
         ctor, w = ((tvm.resnet18, tvm.ResNet18_Weights.IMAGENET1K_V1) if backbone.startswith("resnet18")
@@ -153,6 +161,6 @@ def weights_id(backbone: str, weights: str | None) -> str:
     """What identifies the pretrained features (for the feature cache key)."""
     if backbone == "resnet50-moco-v2":
         return f"{backbone}:{weights or MOCO_V2_URL}"
-    if backbone == "tiny-cnn":
+    if backbone == "tiny-cnn" or backbone.endswith("-random"):
         return f"{backbone}:random-init"
     return f"{backbone}:torchvision"
