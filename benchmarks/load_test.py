@@ -17,6 +17,7 @@ gone). It reports:
     .venv/bin/python benchmarks/load_test.py                    # 10 sessions, toy demo, both settings
     .venv/bin/python benchmarks/load_test.py --sessions 30 --settings recommended
     .venv/bin/python benchmarks/load_test.py --demo theory_explorer --out benchmarks/results/theory.json
+    .venv/bin/python benchmarks/load_test.py --solo 5          # one person: per-demo medians
 
 The browsers run on the same machine as the server, so on a small machine the page's own
 JavaScript (about 5 MB, the same for every demo) competes with the kernels for CPU; in a real room
@@ -272,6 +273,47 @@ async def run_setting(name: str, args) -> dict:
     return result
 
 
+async def run_solo(args) -> dict:
+    """One person at a time: each demo opened ``--solo`` times in turn on a server with the shipped
+    voila.json (the issue's budgets: time to widgets < 3 s median, slider to plot < 300 ms median)."""
+    from playwright.async_api import async_playwright
+
+    demos = sorted(p.stem for p in bs.DEMOS.glob("*.ipynb"))
+    out: dict = {}
+    with bs.VoilaServer(use_repo_config=True, log_path=bs.ARTIFACTS / "load-test-voila-solo.log") as server:
+        server.wait_for_pools(len(demos), timeout=300)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(**bs.launch_kwargs())
+            for demo in demos:
+                ttw, moves = [], []
+                for i in range(args.solo):
+                    await asyncio.sleep(args.gap)  # Voila refills its pool between two people
+                    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+                    page = await context.new_page()
+                    await page.route("**/*", lambda r: r.continue_() if bs.is_loopback_url(r.request.url) else r.abort())
+                    t, _ = await open_and_wait(page, server.url(demo), args.timeout * 1000)
+                    ttw.append(t)
+                    if await page.locator(".widget-slider").count():
+                        for j in range(args.moves):
+                            moves.append(await move_once(page, ".widget-slider >> nth=0",
+                                                         "ArrowRight" if j % 2 == 0 else "ArrowLeft", args.timeout * 1000))
+                            await asyncio.sleep(0.3)
+                    else:  # the results viewer: its control is a toggle between views
+                        buttons = page.locator(".widget-toggle-button")
+                        for j in range(1, min(args.moves, await buttons.count() - 1) + 1):
+                            src = await page.evaluate(bs.IMAGE_SRC_JS)
+                            t0 = time.perf_counter()
+                            await buttons.nth(j).click()
+                            await page.wait_for_function(bs.IMAGE_CHANGED_JS, arg=src, timeout=args.timeout * 1000)
+                            moves.append(time.perf_counter() - t0)
+                    await context.close()
+                out[demo] = {"time_to_widgets_s": summary(ttw), "control_to_plot_s": summary(moves)}
+                print(f"{demo:16s} time to widgets {fmt(out[demo]['time_to_widgets_s'])}; "
+                      f"control to plot {fmt(out[demo]['control_to_plot_s'], 'ms')}", flush=True)
+            await browser.close()
+    return out
+
+
 def fmt(s: dict | None, unit: str = "s") -> str:
     if not s or s.get("p50") is None:
         return "n/a"
@@ -314,6 +356,9 @@ def main(argv=None) -> int:
     ap.add_argument("--cull-interval", type=float, default=5, help="seconds between cull checks when culling (default 5)")
     ap.add_argument("--linger", type=float, default=10, help="seconds to watch kernels after the room leaves (default 10)")
     ap.add_argument("--timeout", type=float, default=120, help="seconds one session may wait for a render or a move")
+    ap.add_argument("--solo", type=int, default=0, metavar="K",
+                    help="instead of a room: open each demo K times, one person at a time, and report medians")
+    ap.add_argument("--gap", type=float, default=5.0, help="--solo: seconds between two people (default 5)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON report (default {DEFAULT_OUT.relative_to(REPO)})")
     args = ap.parse_args(argv)
 
@@ -330,6 +375,13 @@ def main(argv=None) -> int:
         print(f"no demo {args.demo!r} in {bs.DEMOS.relative_to(REPO)}", file=sys.stderr)
         return 2
     bs.ARTIFACTS.mkdir(exist_ok=True)
+    if args.solo:
+        solo = asyncio.run(run_solo(args))
+        out = args.out if args.out != DEFAULT_OUT else DEFAULT_OUT.with_name("solo.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "demos": solo}, indent=2))
+        print(f"wrote {out}")
+        return 0
     names = ["default", "recommended"] if args.settings == "both" else [args.settings]
     results = []
     for name in names:
