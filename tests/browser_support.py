@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -333,7 +332,3 @@ def voila_available() -> str | None:
     except ImportError:
         return "Voila is not installed in this environment: run `make install`."
     return None
-
-
-def which_chromium() -> str | None:
-    return CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
