@@ -51,3 +51,15 @@ def test_bad_settings_show_a_message_not_a_traceback(app, control, value, fragme
     assert app.image.value == image  # the last good picture stays
     getattr(app, control).value = {"angle": -10.0, "step": 0.1}[control]
     assert app.error is None and app.message.value == ""
+
+
+def test_error_hides_the_stale_picture_until_settings_are_valid_again(app):
+    app.angle.value = 45.0
+    assert app.image.layout.visibility == "hidden"
+    app.angle.value = -10.0
+    assert app.image.layout.visibility == "visible"
+
+
+def test_play_control_starts_at_the_frame_shown():
+    app = ToyApp(ToySetup(steps=100))
+    assert app.play.value == app.frame.value == 200

@@ -65,6 +65,9 @@ class FigureApp:
 
     def show_message(self, text: str | None) -> None:
         self.error = text
+        # Hide (but keep the space of) the last good picture while a message explains why there is
+        # no new one: a stale plot under an error is easy to misread as the answer to the new input.
+        self.image.layout.visibility = "hidden" if text else "visible"
         if text is None:
             self.message.value = ""
         else:

@@ -32,14 +32,14 @@ class TheoryApp(FigureApp):
     def __init__(self, angle_deg: float = 30.0, phi: float = 0.9, eps: float = 0.01, k: int = 2, m: int = 4,
                  head: str = SHORTER, seed: int = 0):
         super().__init__(figsize=(10.0, 4.0), dpi=80)
-        style = {"description_width": "13em"}
-        wide = widgets.Layout(width="30em")
-        self.angle = widgets.FloatSlider(value=angle_deg, min=0, max=90, step=1, description="principal angle theta_max [deg]",
+        style = {"description_width": "14em"}
+        wide = widgets.Layout(width="31em")
+        self.angle = widgets.FloatSlider(value=angle_deg, min=0, max=90, step=1, description="principal angle [deg]",
                                          style=style, layout=wide, continuous_update=False)
         self.phi = widgets.FloatSlider(value=phi, min=0, max=3, step=0.05, description="head alignment error phi",
                                        style=style, layout=wide, continuous_update=False)
         self.head = widgets.ToggleButtons(options=[SHORTER, LONGER], value=head, description="initial head v0 is",
-                                          style={"description_width": "13em", "button_width": "9em"})
+                                          style={"description_width": "14em", "button_width": "9em"})
         self.eps = widgets.FloatSlider(value=eps, min=0, max=0.3, step=0.005, readout_format=".3f",
                                        description="feature error eps", style=style, layout=wide, continuous_update=False)
         self.k = widgets.IntSlider(value=k, min=1, max=4, description="features k", style=style, layout=wide,

@@ -28,7 +28,9 @@ class ToyApp(FigureApp):
                                        style=style, layout=wide, continuous_update=False)
         self.frame = widgets.IntSlider(value=2 * setup.steps, min=0, max=2 * setup.steps, description="show step",
                                        style=style, layout=wide)
-        self.play = widgets.Play(min=0, max=2 * setup.steps, step=max(1, setup.steps // 40), interval=150,
+        # Start the play control at the end too: jslink copies its value onto the frame slider
+        # when the page loads, which would otherwise reset the readout to 0.
+        self.play = widgets.Play(value=2 * setup.steps, min=0, max=2 * setup.steps, step=max(1, setup.steps // 40), interval=150,
                                  description="animate")
         widgets.jslink((self.play, "value"), (self.frame, "value"))
         self.table = widgets.HTML()
