@@ -16,7 +16,8 @@
 # %% [markdown]
 # # Lesson 3 · LP, FT and LP-FT on real images: CIFAR-10 → STL-10
 #
-# *About 40 minutes (plus about 10 minutes of GPU time for a real run). Part of
+# *About 40 minutes (plus the GPU time of a real run, designed to stay under 10 minutes on one
+# H100-class GPU; not yet measured, see benchmarks/README.md). Part of
 # [lpft-edu](../README.md): lessons on Kumar et al., "Fine-Tuning can Distort Pretrained Features and
 # Underperform Out-of-Distribution" (ICLR 2022).*
 #
@@ -148,7 +149,7 @@ plt.show()
 # %% [markdown]
 # ## Run LP, FT and LP-FT
 #
-# This cell runs the experiment (smoke path: well under a minute; real run: about 10 minutes on an
+# This cell runs the experiment (smoke path: well under a minute; real run: designed for under 10 minutes on an
 # H100-class GPU), or loads a results file when `LPFT_RESULTS` points to one. The same experiment runs
 # from a terminal with `lpft-cifar-stl` (progress bars, resumable with `--resume`), which is what you
 # want on a GPU server: then set `LPFT_RESULTS=runs/<run>/results.json` and re-run this notebook.

@@ -11,8 +11,8 @@ from lpft_edu.config import fast_mode
 
 RESULTS_ENV = "LPFT_RESULTS"
 REAL_RUN_NEEDS = (
-    "A real run needs: an NVIDIA GPU (about 10 minutes on one H100-class GPU for LP + FT + LP-FT with the default "
-    "ResNet-18), the real data (`python data_scripts/download.py`, 2.7 GB into $LPFT_DATA or ~/.cache/lpft_edu), "
+    "A real run needs: an NVIDIA GPU (LP + FT + LP-FT with the default ResNet-18 is designed to fit in 10 minutes on one "
+    "H100-class GPU; not yet measured), the real data (`python data_scripts/download.py`, 2.7 GB into $LPFT_DATA or ~/.cache/lpft_edu), "
     "and ImageNet weights (downloaded once by torchvision). Then run `lpft-cifar-stl` in a terminal and point this "
     "lesson at its output with `LPFT_RESULTS=runs/<run>/results.json`, or just re-run this notebook on that machine.")
 
