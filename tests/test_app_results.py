@@ -100,3 +100,13 @@ def test_viewer_imports_no_torch():
     code = "import sys, lpft_edu.apps.results; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_uploaded_bytes_open_like_a_file_and_bad_ones_show_the_fix():
+    from lpft_edu.apps.results import ResultsViewerApp, example_path
+
+    app = ResultsViewerApp()
+    app.load_bytes(b'{"schema": "lpft-edu/cifar-stl-results/v1", "methods": ', "results.json")
+    assert "results.json is not valid JSON" in app.error and "lpft-cifar-stl" in app.error
+    app.load_bytes(example_path().read_bytes(), "example_smoke_results.json")
+    assert app.error is None and app.results is not None

@@ -25,25 +25,8 @@
 
 # %%
 import os
-import tempfile
-from pathlib import Path
 
-import ipywidgets as widgets
 from lpft_edu.apps.results import ResultsViewerApp
 
 # The instructor can point the whole room at a real run: LPFT_RESULTS=path/to/results.json make demos
-viewer = ResultsViewerApp(os.environ.get("LPFT_RESULTS") or None)
-upload = widgets.FileUpload(accept=".json", multiple=False, description="Open results.json",
-                           layout=widgets.Layout(width="auto"))
-upload_dir = Path(tempfile.mkdtemp(prefix="lpft-results-"))
-
-
-def open_upload(change):
-    for item in change["new"]:  # the uploaded file is saved under its own name, then opened
-        target = upload_dir / Path(item["name"]).name
-        target.write_bytes(bytes(item["content"]))
-        viewer.load(target)
-
-
-upload.observe(open_upload, names="value")
-widgets.VBox([upload, viewer.widget])
+ResultsViewerApp(os.environ.get("LPFT_RESULTS") or None)

@@ -71,19 +71,24 @@ def validate_results(obj) -> list[str]:
     return problems
 
 
+def parse_results(data: bytes | str, name) -> dict:
+    """Check the text of a results JSON (``name`` says where it came from, for the messages)."""
+    try:
+        obj = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{name} is not valid JSON ({exc}). Was the run interrupted while writing? {PRODUCE}") from None
+    problems = validate_results(obj)
+    if problems:
+        raise ResultsError(f"{name} is not a complete lpft-cifar-stl results file: {'; '.join(problems[:4])}. {PRODUCE}")
+    return obj
+
+
 def load_results(path) -> dict:
     """Read and check a results JSON; raise :class:`ResultsError` saying what is wrong and the fix."""
     path = Path(path)
     if not path.exists():
         raise ResultsError(f"No results file at {path}. {PRODUCE}")
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path} is not valid JSON ({exc}). Was the run interrupted while writing? {PRODUCE}") from None
-    problems = validate_results(obj)
-    if problems:
-        raise ResultsError(f"{path} is not a complete lpft-cifar-stl results file: {'; '.join(problems[:4])}. {PRODUCE}")
-    return obj
+    return parse_results(path.read_bytes(), path)
 
 
 def banner_for(results: dict) -> str | None:
@@ -98,7 +103,8 @@ def banner_for(results: dict) -> str | None:
 class ResultsViewerApp(FigureApp):
     """``ResultsViewerApp()`` opens the shipped smoke example; ``ResultsViewerApp(path)`` any run's JSON.
 
-    A toggle (``self.view``, listed in ``self.controls``) switches between the three plots."""
+    A toggle (``self.view``, listed in ``self.controls``) switches between the three plots; an upload
+    button (``self.upload``) opens a results file from the learner's own computer."""
 
     def __init__(self, path=None):
         super().__init__(figsize=(10.0, 4.2), dpi=80)
@@ -106,6 +112,9 @@ class ResultsViewerApp(FigureApp):
                                           style={"button_width": "11em"})
         self.banner = widgets.HTML()
         self.table = widgets.HTML()
+        self.upload = widgets.FileUpload(accept=".json", multiple=False, description="Open results.json",
+                                         layout=widgets.Layout(width="auto"))
+        self.upload.observe(self._on_upload, names="value")
         self.results: dict | None = None
         self.load_error: str | None = None
         # The results never change while a file is open, so each view is drawn once and its PNG
@@ -114,15 +123,27 @@ class ResultsViewerApp(FigureApp):
         self.path = Path(path) if path is not None else example_path()
         self.controls = [self.view]
         self.observe_all(self.controls)
-        self.widget = widgets.VBox([self.banner, self.view, self.message, self.image, self.table])
+        self.widget = widgets.VBox([self.upload, self.banner, self.view, self.message, self.image, self.table])
         self.load(self.path)
 
     def load(self, path) -> None:
         """Open another results file and redraw (errors go to the message line)."""
         self.path = Path(path)
+        self._show(lambda: load_results(self.path))
+
+    def load_bytes(self, data: bytes, name: str) -> None:
+        """Open a results file's content, e.g. one uploaded from the browser."""
+        self.path = Path(name)
+        self._show(lambda: parse_results(data, name))
+
+    def _on_upload(self, change) -> None:
+        for item in change["new"]:
+            self.load_bytes(bytes(item["content"]), item["name"])
+
+    def _show(self, read) -> None:
         self._png = {}
         try:
-            self.results, self.load_error = load_results(self.path), None
+            self.results, self.load_error = read(), None
         except ResultsError as exc:
             self.results, self.load_error = None, str(exc)
         self._set_banner()
