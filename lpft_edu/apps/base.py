@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 
 import ipywidgets as widgets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -41,6 +42,10 @@ class FigureApp:
         self.message.add_class("lpft-message")
         self.error: str | None = None
         self.controls: list[widgets.ValueWidget] = []
+        # The allowed values of each control, recorded in Python when the app is built. The
+        # browser's slider limits are no protection: a crafted comm message can set a widget's
+        # ``max`` and then its ``value``, so every move is checked against these instead.
+        self.ranges: dict[widgets.Widget, tuple] = {}
         self.widget: widgets.Widget = widgets.VBox([self.message, self.image])
 
     # -- to be provided by subclasses -------------------------------------------------------
@@ -48,9 +53,44 @@ class FigureApp:
         raise NotImplementedError
 
     # -- shared behaviour --------------------------------------------------------------------
+    def freeze_ranges(self) -> None:
+        """Record every control's allowed values (min/max, or options) as built in Python.
+
+        Call once the controls exist; a subclass whose range legitimately changes (a frame slider
+        that follows the run length) updates ``self.ranges[control]`` itself."""
+        for control in self.controls:
+            if hasattr(control, "options"):
+                self.ranges[control] = ("options", tuple(control._options_values))  # values, not (label, value) pairs
+            elif hasattr(control, "min") and hasattr(control, "max"):
+                self.ranges[control] = (control.min, control.max)
+
+    def check_controls(self) -> None:
+        """Raise ``ValueError`` (shown to the learner) when a control holds a value outside the
+        range recorded by :meth:`freeze_ranges`; nothing is computed for such a value."""
+        for control, allowed in self.ranges.items():
+            value = control.value
+            name = (control.description or type(control).__name__).strip()
+            if allowed and allowed[0] == "options":
+                if value not in allowed[1]:
+                    raise ValueError(f"'{name}' cannot be {value!r}: choose one of its buttons.")
+                continue
+            lo, hi = allowed
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"'{name}' must be a number between {lo:g} and {hi:g}: move the slider.")
+            if isinstance(control, widgets.FloatLogSlider):  # min/max are exponents of the base
+                value = math.log(value, control.base) if value > 0 else -math.inf
+                lo, hi = control.base ** lo, control.base ** hi
+                value = control.base ** value if math.isfinite(value) else 0.0
+            if not (lo <= value <= hi):
+                raise ValueError(f"'{name}' = {control.value:g} is outside its range {lo:g} to {hi:g}: "
+                                 "move the slider back into its range (reload the page to restore it).")
+
     def update(self, *_change) -> None:
         """Recompute and redraw; a ``ValueError`` becomes a message in the app, not a traceback."""
         try:
+            if not self.ranges:
+                self.freeze_ranges()
+            self.check_controls()
             self.draw()
         except ValueError as exc:
             self.show_message(str(exc))

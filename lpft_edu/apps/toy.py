@@ -58,6 +58,7 @@ class ToyApp(FigureApp):
         self._resizing = True
         try:
             self.frame.max = self.play.max = 2 * change["new"]
+            self.ranges[self.frame] = (0, 2 * change["new"])
             self.frame.value = 2 * change["new"]
             self.play.step = max(1, change["new"] // 40)
         finally:
