@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.linalg import subspace_angles
 
+from lpft_edu.exercises import passed
 from lpft_edu import theory
 from lpft_edu.exercises.theory import (check_bound, check_cos_theta_max, check_lpft_head, check_ratio_slope,
                                        exercise_instance)
@@ -134,18 +135,18 @@ def test_phase_diagram_bound_below_ft_and_monotone_in_head_error():
 
 def test_exercise_checks_accept_solutions_and_reject_wrong_answers(capsys):
     inst = exercise_instance(1)
-    assert check_cos_theta_max(np.cos(subspace_angles(inst.B0.T, inst.S_perp)[0]))
+    assert passed(check_cos_theta_max, np.cos(subspace_angles(inst.B0.T, inst.S_perp)[0]))
     assert not check_cos_theta_max(np.cos(subspace_angles(inst.B0.T, inst.S)[0]))  # the wrong subspace
-    assert not check_cos_theta_max(0.5)
-    assert not check_cos_theta_max(None)
+    assert not passed(check_cos_theta_max, 0.5)
+    assert not passed(check_cos_theta_max, None)
     inst = exercise_instance(2)
-    assert check_bound(inst.loss_bound())
-    assert not check_bound(max(inst.bound(), 0.0))
+    assert passed(check_bound, inst.loss_bound())
+    assert not passed(check_bound, max(inst.bound(), 0.0))
     inst = exercise_instance(3)
-    assert check_lpft_head(lp_head(inst))
-    assert not check_lpft_head(np.zeros(inst.k))
-    assert not check_lpft_head("abc")
-    assert check_ratio_slope(2.0)
-    assert not check_ratio_slope(1.0)
-    assert not check_ratio_slope(...)
+    assert passed(check_lpft_head, lp_head(inst))
+    assert not passed(check_lpft_head, np.zeros(inst.k))
+    assert not passed(check_lpft_head, "abc")
+    assert passed(check_ratio_slope, 2.0)
+    assert not passed(check_ratio_slope, 1.0)
+    assert not passed(check_ratio_slope, ...)
     assert "Not yet." in capsys.readouterr().out

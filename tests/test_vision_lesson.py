@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("torch")
 
 from lpft_edu.apps.results import example_path  # noqa: E402
+from lpft_edu.exercises import passed  # noqa: E402
 from lpft_edu.exercises import vision as ex  # noqa: E402
 from lpft_edu.vision.fake import FakeSizes, write_fake_data  # noqa: E402
 from lpft_edu.vision.lesson import REAL_RUN_NEEDS, choose_run, real_data_present  # noqa: E402
@@ -31,15 +32,15 @@ def test_fake_data_is_never_taken_for_real(tmp_path):
 
 def test_exercise_checks(capsys):
     r = json.loads(example_path().read_text())
-    assert ex.check_label_map(dict(STL_TO_CIFAR))
-    assert not ex.check_label_map({**STL_TO_CIFAR, 7: 6})
-    assert not ex.check_label_map({0: 0, 1: 1})
-    assert not ex.check_label_map(...)
+    assert passed(ex.check_label_map, dict(STL_TO_CIFAR))
+    assert not passed(ex.check_label_map, {**STL_TO_CIFAR, 7: 6})
+    assert not passed(ex.check_label_map, {0: 0, 1: 1})
+    assert not passed(ex.check_label_map, ...)
     f0, f1 = ex.distortion_exercise_features()
-    assert ex.check_feature_distortion(np.linalg.norm(f1 - f0, axis=1).mean())
-    assert not ex.check_feature_distortion(np.linalg.norm(f1 - f0))
+    assert passed(ex.check_feature_distortion, np.linalg.norm(f1 - f0, axis=1).mean())
+    assert not passed(ex.check_feature_distortion, np.linalg.norm(f1 - f0))
     ratio = r["methods"]["FT"]["distortion"]["id"]["relative"] / r["methods"]["LP-FT"]["distortion"]["id"]["relative"]
-    assert ex.check_distortion_ratio(ratio, r) and not ex.check_distortion_ratio(ratio * 2, r)
+    assert passed(ex.check_distortion_ratio, ratio, r) and not ex.check_distortion_ratio(ratio * 2, r)
     best = max(e["ood_acc"] for e in r["methods"]["FT"]["epochs"])
-    assert ex.check_best_ft_ood_epoch(best, r) and not ex.check_best_ft_ood_epoch(best - 0.1, r)
+    assert passed(ex.check_best_ft_ood_epoch, best, r) and not ex.check_best_ft_ood_epoch(best - 0.1, r)
     assert "Not yet" in capsys.readouterr().out

@@ -19,7 +19,7 @@ def exercise_instance(number: int):
     return construct_instance(**{1: EXERCISE_1, 2: EXERCISE_2, 3: EXERCISE_3}[number])
 
 
-def check_cos_theta_max(answer) -> bool:
+def check_cos_theta_max(answer) -> None:
     """Exercise 1: cos theta_max(R0, S-perp) for exercise_instance(1)."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
@@ -32,7 +32,7 @@ def check_cos_theta_max(answer) -> bool:
                           "(inst.S_perp): subspace_angles returns them largest first.")
 
 
-def check_bound(answer) -> bool:
+def check_bound(answer) -> None:
     """Exercise 2: Theorem 3.3's bound on FT's OOD loss (loss units) for exercise_instance(2)."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
@@ -48,7 +48,7 @@ def check_bound(answer) -> bool:
                           "quantities, then square it (it is a bound on the square root of the loss).")
 
 
-def check_lpft_head(answer, tol: float = 1e-12) -> bool:
+def check_lpft_head(answer, tol: float = 1e-12) -> None:
     """Exercise 3: a head from which FT, with perfect features, keeps OOD loss at zero (LP-FT's head)."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to the head vector first.")
@@ -67,7 +67,7 @@ def check_lpft_head(answer, tol: float = 1e-12) -> bool:
                           f"zero with B = B0? (Linear probing finds it; its norm here is {np.linalg.norm(expected):.3f}.)")
 
 
-def check_ratio_slope(answer) -> bool:
+def check_ratio_slope(answer) -> None:
     """Exercise 4: the log-log slope of the LP/FT OOD ratio against eps."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")

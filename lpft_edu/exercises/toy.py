@@ -7,7 +7,7 @@ from lpft_edu.exercises import close, not_answered, verdict
 from lpft_edu.toy import X_ID, ToySetup, fine_tune, lp_head_closed_form, run_toy
 
 
-def check_lp_head(answer, angle_deg: float = 30.0) -> bool:
+def check_lp_head(answer, angle_deg: float = 30.0) -> None:
     """Exercise 1: the head LP converges to for the pretrained feature at ``angle_deg``."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
@@ -18,7 +18,7 @@ def check_lp_head(answer, angle_deg: float = 30.0) -> bool:
     return verdict(False, "LP must make v * (b0 . x_id) equal y_id = w* . x_id. Solve that for v.")
 
 
-def check_ft_ood_error(answer, angle_deg: float = 30.0, v0: float = 0.0, step: float = 0.1, steps: int = 200) -> bool:
+def check_ft_ood_error(answer, angle_deg: float = 30.0, v0: float = 0.0, step: float = 0.1, steps: int = 200) -> None:
     """Exercise 2: FT's final OOD squared error for the given run."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
@@ -28,7 +28,7 @@ def check_ft_ood_error(answer, angle_deg: float = 30.0, v0: float = 0.0, step: f
     return verdict(False, "Run `run_toy(ToySetup(...))` with exactly these settings and read `.ft.ood_error[-1]`.")
 
 
-def check_no_distortion_head(answer, angle_deg: float = 30.0, tol: float = 1e-6) -> bool:
+def check_no_distortion_head(answer, angle_deg: float = 30.0, tol: float = 1e-6) -> None:
     """Exercise 3: an initial head from which FT leaves the feature b untouched."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")

@@ -8,7 +8,7 @@ from lpft_edu.exercises import close, not_answered, verdict
 from lpft_edu.vision.labels import CIFAR10_CLASSES, STL10_CLASSES, STL_TO_CIFAR
 
 
-def check_label_map(answer) -> bool:
+def check_label_map(answer) -> None:
     """Exercise 1: a dict {STL-10 index: CIFAR-10 index} for the classes both data sets share."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a dict like {0: 0, ...} first.")
@@ -39,7 +39,7 @@ def distortion_exercise_features(seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     return f0, f0 + rng.normal(0, 0.3, (50, 8))
 
 
-def check_feature_distortion(answer, seed: int = 0) -> bool:
+def check_feature_distortion(answer, seed: int = 0) -> None:
     """Exercise 2: the mean Euclidean distance between fine-tuned and pretrained features, per example."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
@@ -57,7 +57,7 @@ def _distortion(results: dict, method: str, where: str) -> float:
     return float(results["methods"][method]["distortion"][where]["relative"])
 
 
-def check_distortion_ratio(answer, results: dict) -> bool:
+def check_distortion_ratio(answer, results: dict) -> None:
     """Exercise 3: FT's relative ID feature distortion divided by LP-FT's, from this run's results."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
@@ -69,7 +69,7 @@ def check_distortion_ratio(answer, results: dict) -> bool:
                           "and divide the first by the second.")
 
 
-def check_best_ft_ood_epoch(answer, results: dict) -> bool:
+def check_best_ft_ood_epoch(answer, results: dict) -> None:
     """Exercise 4: FT's best OOD accuracy over all epochs (what perfect early stopping could get)."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
