@@ -1,6 +1,6 @@
 """The paper's 2D toy example of feature distortion (Kumar et al. 2022, Figure 2).
 
-Setting (paper_notes section 3): inputs x in R^2, one feature (k = 1) so the feature extractor
+Setting: inputs x in R^2, one feature (k = 1) so the feature extractor
 is a row vector b in R^2 and the head is a scalar v; the model predicts f(x) = v * (b . x).
 The single training point x_id lies on the x-axis, out-of-distribution inputs point along the
 y-axis, and labels come from a ground-truth linear predictor w*.
@@ -200,7 +200,7 @@ def ft_endpoint(b0: np.ndarray, v0: float, y_id: float) -> tuple[float, np.ndarr
     """Where fine-tuning's gradient flow ends, in closed form.
 
     Two facts pin it down: the OOD coordinate of b never moves, and the flow conserves
-    v^2 - |b|^2 (balancedness, paper_notes section 2), so v^2 - b_1^2 = v0^2 - (b0 . x_id)^2 =: c.
+    v^2 - |b|^2 (balancedness), so v^2 - b_1^2 = v0^2 - (b0 . x_id)^2 =: c.
     At the end the fit is exact: v b_1 = y_id. Eliminating v gives b_1^4 + c b_1^2 - y_id^2 = 0,
     whose positive root is b_1^2; b_1 keeps the sign of b0 . x_id. Valid for v0 = 0 or any v0 whose
     flow does not pass b_1 through zero (tests compare it with small-step gradient descent).
