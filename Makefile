@@ -37,9 +37,13 @@ lab: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# `make sync` re-pairs every lesson; `make sync LESSON=lessons/02_linear_theory.py` only that one.
+LESSON ?=
 sync: install
-	$(BIN)/python -m lpft_edu.authoring sync
+	$(BIN)/python -m lpft_edu.authoring sync $(LESSON)
 
+# student/ is committed (Binder and Colab open it): run this after editing a lesson and commit the
+# result; tests/test_student_notebooks.py fails while student/ differs from what this writes.
 student: install
 	$(BIN)/python -m lpft_edu.authoring student --out student
 
