@@ -15,11 +15,16 @@ def test_check_lp_head():
 
 
 def test_check_ft_ood_error():
-    good = run_toy(ToySetup(angle_deg=30, v0=0.0, step=0.1, steps=200)).ft.ood_error[-1]
-    assert passed(check_ft_ood_error, good, angle_deg=30, v0=0.0, step=0.1, steps=200)
-    lp = run_toy(ToySetup(angle_deg=30, v0=0.0, step=0.1, steps=200)).lp.ood_error[-1]
-    assert not passed(check_ft_ood_error, lp, angle_deg=30, v0=0.0, step=0.1, steps=200)
+    result = run_toy(ToySetup(angle_deg=30))
+    assert passed(check_ft_ood_error, result.ft.ood_error[-1], angle_deg=30)
+    assert not passed(check_ft_ood_error, result.lp.ood_error[-1], angle_deg=30)
+    assert not passed(check_ft_ood_error, result.ft.ood_error[0], angle_deg=30)
     assert not passed(check_ft_ood_error, ...)
+
+
+def test_check_ft_ood_error_explains_the_step_0_mistake(capsys):
+    check_ft_ood_error(run_toy(ToySetup(angle_deg=30)).ft.ood_error[0], angle_deg=30)
+    assert "step 0" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("angle", [30.0, -10.0])
@@ -28,8 +33,13 @@ def test_check_no_distortion_head(angle):
     assert passed(check_no_distortion_head, lp_head_closed_form(s.b0, s.y_id), angle_deg=angle)
     assert not passed(check_no_distortion_head, 0.0, angle_deg=angle)
     assert not passed(check_no_distortion_head, lp_head_closed_form(s.b0, s.y_id) * 1.01, angle_deg=angle)
+    assert not passed(check_no_distortion_head, "x", angle_deg=angle)
 
 
-def test_checks_print_a_verdict(capsys):
-    check_lp_head(0.0)
-    assert capsys.readouterr().out.startswith("Not yet.")
+@pytest.mark.parametrize("check, answer", [(check_lp_head, 0.0), (check_ft_ood_error, 123.0),
+                                           (check_no_distortion_head, 0.0)])
+def test_checks_print_a_verdict_return_none_and_hand_over_no_code(check, answer, capsys):
+    assert check(answer) is None
+    out = capsys.readouterr().out
+    assert out.startswith("Not yet.")
+    assert "run_toy(" not in out and ".ood_error[" not in out and "ToySetup(" not in out

@@ -6,8 +6,12 @@ import html
 import ipywidgets as widgets
 
 from lpft_edu.apps.base import FigureApp
+from lpft_edu.figures import METHOD_COLORS
 from lpft_edu.figures.toy import OodErrorPanel, PredictorSpacePanel
-from lpft_edu.toy import X_OOD, ToySetup, run_toy
+from lpft_edu.toy import ANGLE_RANGE, CONTROL_NAMES, X_ID, X_OOD, ToySetup, not_converged_note, run_toy
+
+FRAME_NAME = "show step"
+STEPS_MAX = 1000  # caps the work of one slider move: 3 runs of at most this many steps each
 
 
 class ToyApp(FigureApp):
@@ -16,29 +20,35 @@ class ToyApp(FigureApp):
 
     def __init__(self, setup: ToySetup = ToySetup()):
         super().__init__(figsize=(10.0, 4.2), dpi=80)
-        style = {"description_width": "10em"}
-        wide = widgets.Layout(width="26em")
-        self.angle = widgets.FloatSlider(value=setup.angle_deg, min=-85, max=85, step=1, description="angle(b0, w*) [deg]",
-                                         style=style, layout=wide, continuous_update=False)
-        self.v0 = widgets.FloatSlider(value=setup.v0, min=-2, max=2, step=0.05, description="FT initial head v0",
+        style = {"description_width": "11em"}
+        wide = widgets.Layout(width="28em")
+        lo, hi, step = ANGLE_RANGE
+        self.angle = widgets.FloatSlider(value=setup.angle_deg, min=lo, max=hi, step=step,
+                                         description=CONTROL_NAMES["angle_deg"], style=style, layout=wide,
+                                         continuous_update=False)
+        # Wide enough for exercise 3 (the LP head at 30 degrees is 3.86) and beyond.
+        self.v0 = widgets.FloatSlider(value=setup.v0, min=-5, max=5, step=0.01, description=CONTROL_NAMES["v0"],
                                       style=style, layout=wide, continuous_update=False)
-        self.step = widgets.FloatLogSlider(value=setup.step, base=10, min=-3, max=0.5, step=0.05, description="step size",
-                                           style=style, layout=wide, continuous_update=False)
-        self.steps = widgets.IntSlider(value=setup.steps, min=5, max=1000, step=5, description="steps per method",
-                                       style=style, layout=wide, continuous_update=False)
-        self.frame = widgets.IntSlider(value=2 * setup.steps, min=0, max=2 * setup.steps, description="show step",
+        # 0.001 to 3.16: below 2 LP is stable at every angle, above 2 it diverges (the app says so).
+        self.step = widgets.FloatLogSlider(value=setup.step_factor, base=10, min=-3, max=0.5, step=0.05,
+                                        description=CONTROL_NAMES["step_factor"], style=style, layout=wide,
+                                        continuous_update=False)
+        self.steps = widgets.IntSlider(value=setup.steps, min=5, max=STEPS_MAX, step=5,
+                                       description=CONTROL_NAMES["steps"], style=style, layout=wide,
+                                       continuous_update=False)
+        self.frame = widgets.IntSlider(value=2 * setup.steps, min=0, max=2 * setup.steps, description=FRAME_NAME,
                                        style=style, layout=wide)
-        # Start the play control at the end too: jslink copies its value onto the frame slider
-        # when the page loads, which would otherwise reset the readout to 0.
-        self.play = widgets.Play(value=2 * setup.steps, min=0, max=2 * setup.steps, step=max(1, setup.steps // 40), interval=150,
-                                 description="animate")
-        widgets.jslink((self.play, "value"), (self.frame, "value"))
+        self.play = widgets.Play(value=2 * setup.steps, min=0, max=2 * setup.steps, step=max(1, setup.steps // 40),
+                                 interval=150, description="animate")
+        # A link in Python, not jslink: it works under every widget manager (Colab's included), and
+        # since both widgets start at the last frame the readout is right when the page loads.
+        self.play_link = widgets.link((self.play, "value"), (self.frame, "value"))
         self.table = widgets.HTML()
         self.result = None
         self._key = None
 
         axes = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.2]})
-        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.92, wspace=0.28)
+        self.figure.subplots_adjust(left=0.07, right=0.97, bottom=0.13, top=0.9, wspace=0.28)
         self.panels = (PredictorSpacePanel(axes[0]), OodErrorPanel(axes[1]))
         self.controls = [self.angle, self.v0, self.step, self.steps, self.frame]
         self._resizing = False
@@ -50,7 +60,8 @@ class ToyApp(FigureApp):
 
     @property
     def setup(self) -> ToySetup:
-        return ToySetup(angle_deg=self.angle.value, v0=self.v0.value, step=self.step.value, steps=self.steps.value)
+        return ToySetup(angle_deg=self.angle.value, v0=self.v0.value, step_factor=self.step.value,
+                        steps=self.steps.value)
 
     def _on_steps(self, change) -> None:
         # A new run length: show its end and let the play control span it, then draw once
@@ -69,6 +80,14 @@ class ToyApp(FigureApp):
         if not self._resizing:
             super().update(*change)
 
+    def show_message(self, text: str | None) -> None:
+        super().show_message(text)
+        if text:
+            # The table describes the last good run, not the settings on screen: clear it, and
+            # forget that run so the next valid setting is computed afresh.
+            self.table.value = ""
+            self.result, self._key = None, None
+
     def draw(self) -> None:
         setup = self.setup
         if setup != self._key:  # sliders other than the frame need new runs
@@ -81,17 +100,23 @@ class ToyApp(FigureApp):
 
     def _summary_html(self) -> str:
         r = self.result
+        no = "<b style='color:#b71c1c'>NO</b>"
         rows = "".join(
-            f"<tr><td style='color:{c}'><b>{name}</b></td><td>{s['id_error']:.2e}</td><td>{s['ood_error']:.3e}</td></tr>"
-            for (name, s), c in zip(r.summary().items(), ("#1f77b4", "#d62728", "#2ca02c"))
+            f"<tr><td style='color:{METHOD_COLORS[t.name]}'><b>{t.name}</b></td><td>{t.id_error[-1]:.2e}</td>"
+            f"<td>{t.ood_error[-1]:.3e}</td><td>{'yes' if t.converged else no}</td></tr>"
+            for t in r.runs
         )
+        note = not_converged_note(r)
+        note_html = (f"<p class='lpft-not-converged' style='font-size:90%;color:#8a1c1c;background:#fdecea;"
+                     f"padding:2px 6px'>&#9888; {html.escape(note)}</p>") if note else ""
         b0_ood = float(r.setup.b0 @ X_OOD)
         bft_ood = float(r.ft.b[-1] @ X_OOD)
         return (
-            "<table style='font-size:90%'><tr><th>method</th><th>ID error</th><th>OOD error</th></tr>"
-            f"{rows}</table>"
+            "<table style='font-size:90%'><tr><th>method</th><th>ID error</th><th>OOD error</th><th>converged</th></tr>"
+            f"{rows}</table>{note_html}"
             "<p style='font-size:90%'><b>The invariant:</b> FT only moves b along x_id, so<br>"
             f"b0 &middot; x_ood = {html.escape(repr(b0_ood))}<br>"
             f"b_FT &middot; x_ood = {html.escape(repr(bft_ood))}<br>"
-            f"largest change over training: {r.ood_feature_drift():.1e}</p>"
+            f"largest change over training: {r.ood_feature_drift():.1e}<br>"
+            f"(b &middot; x_id went from {float(r.setup.b0 @ X_ID):.4f} to {float(r.ft.b[-1] @ X_ID):.4f})</p>"
         )
