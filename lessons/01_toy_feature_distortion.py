@@ -171,7 +171,7 @@ app
 #
 # <details><summary>Answer</summary>
 #
-# FT wins at +10° (in the app about 0.058 for FT against 0.183 for LP), although the feature is exactly
+# FT wins at +10° (in the app about 0.059 for FT against 0.183 for LP), although the feature is exactly
 # as far from $w^\star$ as at −10°, where LP wins. "Good features favour LP" is not true angle by angle;
 # what is true is a limit statement, and the toy is lopsided. The next section measures where LP wins
 # and explains why.
