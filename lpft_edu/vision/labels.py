@@ -15,6 +15,11 @@ STL_TO_CIFAR = {0: 0, 1: 2, 2: 1, 3: 3, 4: 4, 5: 5, 6: 7, 8: 8, 9: 9}
 def map_stl_labels(stl_labels) -> tuple[np.ndarray, np.ndarray]:
     """Map 0-based STL-10 labels to CIFAR-10 labels. Returns (keep mask, mapped labels of kept)."""
     stl_labels = np.asarray(stl_labels)
+    if stl_labels.size and (not np.issubdtype(stl_labels.dtype, np.integer)
+                            or stl_labels.min() < 0 or stl_labels.max() > 9):
+        # a negative label would silently index the table from the end (-1 -> truck)
+        raise ValueError(f"0-based STL-10 labels must be integers in 0..9; got values from "
+                         f"{stl_labels.min()} to {stl_labels.max()}")
     lut = np.full(10, -1, dtype=np.int64)
     for s, c in STL_TO_CIFAR.items():
         lut[s] = c
