@@ -7,13 +7,15 @@
 
 Images have class-dependent colours and stripes, so models can learn them; STL-10 images carry a
 shift. Every folder gets a FAKE_DATA.txt marker and results computed on it are labelled fake.
+Each folder is rewritten completely (also when it exists: that is how damaged fake files are
+repaired), into a temporary folder that is renamed into place, so a reader never sees half a folder.
 """
 import argparse
 import sys
 import time
 from pathlib import Path
 
-from lpft_edu.vision.data import default_root
+from lpft_edu.vision.data import DataError, default_root
 from lpft_edu.vision.fake import FULL, SMOKE, FakeSizes, write_fake_data
 
 
@@ -30,8 +32,8 @@ def main(argv=None) -> int:
     root = args.root or default_root() / ("fake-full" if args.full_size else "fake-smoke")
     t0 = time.perf_counter()
     try:
-        write_fake_data(root, sizes, args.seed)
-    except FileExistsError as exc:
+        write_fake_data(root, sizes, args.seed, force=True)
+    except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"fake CIFAR-10 ({sizes.cifar_train} train, {sizes.cifar_test} test) and STL-10 ({sizes.stl_train} train, "

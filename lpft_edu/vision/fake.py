@@ -14,24 +14,43 @@ reads (only the contents and md5 sums differ), so the same readers serve fake an
   1..10. ``unlabeled_X.bin`` (100k images) is not needed by lesson 3 and is written only on request.
 
 A ``FAKE_DATA.txt`` marker in each folder lets the loader label results as fake; the real
-archives never contain it. Image content: every class has its own colour, stripe orientation and
+archives never contain it. Each folder is written into a temporary folder beside it and renamed
+into place complete (marker last), under a lock on ``<root>/.fake-data.lock``: two first smoke runs
+at once write it once, and a run killed while writing leaves only a ``.fake-tmp-*`` folder that is
+never read and is removed by the next writer. Image content: every class has its own colour, stripe orientation and
 stripe frequency; STL-10 images share the class patterns (mapped to CIFAR classes) with a shift
 (other contrast, brightness and noise) so "OOD" is a real, learnable shift.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
+import shutil
 import struct
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lpft_edu.vision.errors import DataError
 from lpft_edu.vision.labels import CIFAR10_CLASSES, STL10_CLASSES, STL_TO_CIFAR
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; concurrent first runs there are not protected
+    fcntl = None
 
 MARKER = "FAKE_DATA.txt"
 CIFAR_DIR = "cifar-10-batches-py"
 STL_DIR = "stl10_binary"
+LOCK_NAME = ".fake-data.lock"
+TMP_PREFIX = ".fake-tmp-"
+
+
+class FakeDataConflict(DataError, FileExistsError):
+    """The target folder holds data without the fake marker; the writer will not replace it."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +135,58 @@ def _chunks(n: int, size: int = 4000):
 
 
 # -- writers ------------------------------------------------------------------------------------
-def write_fake_cifar10(root: Path, n_train: int, n_test: int, seed: int = 0) -> Path:
+def marker_text(dataset: str, **params) -> str:
+    """The marker's content: what the folder is, and the parameters it was written with."""
+    args = " ".join(f"{k}={v}" for k, v in params.items())
+    return (f"Fake {dataset} written by lpft_edu.vision.fake: NOT the real data set.\n"
+            f"parameters: {args}\n")
+
+
+@contextlib.contextmanager
+def _writer_lock(root: Path):
+    """Hold an exclusive lock on ``root`` for the fake writer; clear what killed writers left."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_NAME, "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            for leftover in root.glob(TMP_PREFIX + "*"):  # every writer holds this lock: these are orphans
+                shutil.rmtree(leftover, ignore_errors=True)
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _check_replaceable(target: Path) -> None:
+    if target.exists() and any(target.iterdir()) and not (target / MARKER).exists():
+        raise FakeDataConflict(
+            f"{target} holds files without a {MARKER} marker (real data, or data of unknown origin): refusing "
+            f"to overwrite it with fake data. Choose another --root, or delete {target} if it is a leftover.")
+
+
+def _write_folder_atomically(root: Path, name: str, write) -> Path:
+    """Run ``write(folder)`` on a temporary folder beside ``root/name``, then rename it into place.
+
+    Caller holds :func:`_writer_lock`. A reader sees the old folder or the complete new one, never a
+    partial one; a crash leaves only the temporary folder (or, between the two renames, no folder)."""
+    target = root / name
+    _check_replaceable(target)
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=root))
+    try:
+        folder = tmp / name
+        folder.mkdir()
+        write(folder)
+        if target.exists():
+            os.rename(target, tmp / "replaced")
+        os.rename(folder, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _write_cifar_files(folder: Path, n_train: int, n_test: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    folder = Path(root) / CIFAR_DIR
-    folder.mkdir(parents=True, exist_ok=True)
     per_batch = np.diff(np.linspace(0, n_train, 6).astype(int))
     files = [(f"data_batch_{i + 1}", int(m), f"training batch {i + 1} of 5") for i, m in enumerate(per_batch)]
     files.append(("test_batch", n_test, "testing batch 1 of 1"))
@@ -139,8 +206,7 @@ def write_fake_cifar10(root: Path, n_train: int, n_test: int, seed: int = 0) -> 
         _Py2Str(b"label_names"): [_Py2Str(c.encode()) for c in CIFAR10_CLASSES],
         _Py2Str(b"num_vis"): 3072,
     }, folder / "batches.meta")
-    (folder / MARKER).write_text("Fake CIFAR-10 written by lpft_edu.vision.fake: NOT the real data set.\n")
-    return folder
+    (folder / MARKER).write_text(marker_text("CIFAR-10", n_train=n_train, n_test=n_test, seed=seed))
 
 
 def _stl_protos(stl_labels: np.ndarray) -> np.ndarray:
@@ -157,10 +223,8 @@ def _write_stl_images(path: Path, labels: np.ndarray | None, n: int, rng: np.ran
             f.write(np.ascontiguousarray(img.transpose(0, 1, 3, 2)).tobytes())
 
 
-def write_fake_stl10(root: Path, n_train: int, n_test: int, n_unlabeled: int = 0, seed: int = 1) -> Path:
+def _write_stl_files(folder: Path, n_train: int, n_test: int, n_unlabeled: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    folder = Path(root) / STL_DIR
-    folder.mkdir(parents=True, exist_ok=True)
     for split, m in (("train", n_train), ("test", n_test)):
         labels = _balanced_labels(m, 10, rng)
         _write_stl_images(folder / f"{split}_X.bin", labels, m, rng)
@@ -170,23 +234,52 @@ def write_fake_stl10(root: Path, n_train: int, n_test: int, n_unlabeled: int = 0
     (folder / "class_names.txt").write_text("\n".join(STL10_CLASSES) + "\n")
     folds = np.array_split(rng.permutation(n_train), 10)
     (folder / "fold_indices.txt").write_text("".join(" ".join(map(str, f)) + " \n" for f in folds))
-    (folder / MARKER).write_text("Fake STL-10 written by lpft_edu.vision.fake: NOT the real data set.\n")
-    return folder
+    (folder / MARKER).write_text(marker_text("STL-10", n_train=n_train, n_test=n_test, n_unlabeled=n_unlabeled,
+                                             seed=seed))
 
 
-def write_fake_data(root: Path, sizes: FakeSizes = SMOKE, seed: int = 0) -> Path:
-    """Write fake CIFAR-10 and STL-10 under ``root`` (overwrites earlier fake files there)."""
+def _plans(sizes: FakeSizes, seed: int) -> dict:
+    """folder -> (expected marker text, writer) for :func:`write_fake_data`'s sizes and seed."""
+    c = dict(n_train=sizes.cifar_train, n_test=sizes.cifar_test, seed=seed)
+    s = dict(n_train=sizes.stl_train, n_test=sizes.stl_test, n_unlabeled=sizes.stl_unlabeled, seed=seed + 1)
+    return {CIFAR_DIR: (marker_text("CIFAR-10", **c), lambda folder: _write_cifar_files(folder, **c)),
+            STL_DIR: (marker_text("STL-10", **s), lambda folder: _write_stl_files(folder, **s))}
+
+
+def write_fake_cifar10(root: Path, n_train: int, n_test: int, seed: int = 0) -> Path:
     root = Path(root)
-    for folder in (CIFAR_DIR, STL_DIR):
-        existing = root / folder
-        if existing.exists() and any(existing.iterdir()) and not (existing / MARKER).exists():
-            raise FileExistsError(f"{existing} holds real (or unknown) data; refusing to overwrite it with fake data. "
-                                  "Choose another --root.")
-    write_fake_cifar10(root, sizes.cifar_train, sizes.cifar_test, seed)
-    write_fake_stl10(root, sizes.stl_train, sizes.stl_test, sizes.stl_unlabeled, seed + 1)
+    with _writer_lock(root):
+        return _write_folder_atomically(root, CIFAR_DIR, lambda f: _write_cifar_files(f, n_train, n_test, seed))
+
+
+def write_fake_stl10(root: Path, n_train: int, n_test: int, n_unlabeled: int = 0, seed: int = 1) -> Path:
+    root = Path(root)
+    with _writer_lock(root):
+        return _write_folder_atomically(root, STL_DIR,
+                                        lambda f: _write_stl_files(f, n_train, n_test, n_unlabeled, seed))
+
+
+def write_fake_data(root: Path, sizes: FakeSizes = SMOKE, seed: int = 0, force: bool = False) -> Path:
+    """Write fake CIFAR-10 and STL-10 under ``root``, atomically and under a lock.
+
+    A folder already holding fake data written with the same sizes and seed is kept (the writer is
+    deterministic, so rewriting would produce the same bytes, and a concurrent reader keeps its
+    files) unless ``force``; other fake folders are replaced. Folders without the fake marker are
+    never touched (:class:`FakeDataConflict`)."""
+    root = Path(root)
+    plans = _plans(sizes, seed)
+    with _writer_lock(root):
+        for name in plans:
+            _check_replaceable(root / name)  # refuse before writing anything
+        for name, (text, write) in plans.items():
+            marker = root / name / MARKER
+            if not force and marker.is_file() and marker.read_text() == text:
+                continue
+            _write_folder_atomically(root, name, write)
     return root
 
 
 def has_fake_data(root: Path) -> bool:
+    """Both folders hold complete fake data (the marker is written last, then the folder renamed)."""
     root = Path(root)
     return (root / CIFAR_DIR / MARKER).exists() and (root / STL_DIR / MARKER).exists()
