@@ -51,8 +51,7 @@ from lpft_edu.apps.toy import ToyApp
 from lpft_edu.exercises.toy import check_ft_ood_error, check_lp_head, check_no_distortion_head
 from lpft_edu.figures.toy import plot_angle_sweep, plot_toy
 from lpft_edu.quiz import Guess, PopQuiz
-from lpft_edu.toy import (RESIDUAL_TOL, X_ID, X_OOD, ToySetup, lp_wins_interval, run_toy, slider_angles,
-                          sweep_angles)
+from lpft_edu.toy import X_ID, X_OOD, ToySetup, lp_wins_interval, run_toy, slider_angles, sweep_angles
 
 # %% [markdown]
 # ## Pop quiz first
@@ -108,10 +107,11 @@ PopQuiz(
 #
 # **Step sizes.** LP's loss is a parabola in $v$ with curvature $2\,(b_0\cdot x_{id})^2$, and gradient
 # descent with step $\eta$ shrinks its residual by the factor $|1 - \eta \cdot \text{curvature}|$ each
-# step: it converges when $\eta \cdot \text{curvature} < 2$ and blows up above 2. That curvature ranges
-# from 2 down to almost 0 as $b_0$ turns towards $x_{ood}$, so no single step size suits every angle.
-# Each method therefore gets its own step, $\eta = $ *step factor* / curvature (for FT, whose loss is
-# not a parabola, an upper bound on the curvature along its run), much as the paper tunes each method's
+# step: it converges when $0 < \eta \cdot \text{curvature} < 2$ and blows up above 2. That curvature
+# goes from 2 (at −45°) down to almost 0 (near +45°, where $b_0$ turns towards $x_{ood}$), so no single
+# step size suits every angle. Each method therefore gets its own step, $\eta = $ *step factor* /
+# curvature (for FT, whose loss is not a parabola, an upper bound on the curvature along its
+# gradient-flow path, `lpft_edu.toy.ft_curvature_bound`), much as the paper tunes each method's
 # learning rate separately. The default factor is 0.1. A run counts as **converged** when, at its last
 # step, the ID residual and the gradient norm are both at most $10^{-6}$; the app and the figures say
 # so when a run shown has not converged.
@@ -195,24 +195,27 @@ plot_angle_sweep(ax, sweep, (low, high))
 plt.show()
 
 # %% [markdown]
-# So in this toy LP wins for every feature turned towards $x_{id}$ (down to −45°), but only up to
+# So in this toy LP wins for every feature turned towards $x_{id}$ (down to −45°, where the two tie),
+# but only up to
 # about **+7.05°** for a feature turned towards $x_{ood}$; beyond that FT wins. (The app's gradient
 # descent, at its default settings, agrees on every slider angle: LP wins from −44.75° to 7°.)
 #
 # **Why the toy is lopsided.** Write $s = b_0\cdot x_{id}$ and $u = b_0\cdot x_{ood}$. LP predicts
-# $u/s = \tan(45° + \text{angle})$ on $x_{ood}$, where the truth is 1. FT keeps $u$, and from $v_0 = 0$
-# it keeps $v^2 - (b\cdot x_{id})^2 = -s^2$ while it fits $v\,(b\cdot x_{id}) = 1$; that ends at
-# $b\cdot x_{id} = \beta$ with $\beta^2 = \big(s^2 + \sqrt{s^4 + 4}\big)/2 > 1 \ge s$, so FT predicts
-# $u/\beta$: *LP's prediction shrunk by the factor $s/\beta < 1$*. Below 0° LP already undershoots the
-# truth and FT undershoots more, so LP wins; above 0° LP overshoots, FT's shrinking pulls towards the
-# truth, and from 7.05° on LP's overshoot is the larger error. (Past ±45° both predictions have the
-# wrong sign, and FT's shrinking towards 0 helps there too.)
+# $u/s = \tan(45° + \text{angle})$ on $x_{ood}$, where the truth is 1. Under gradient flow from
+# $v_0 = 0$, FT keeps $u$ and keeps $v^2 - (b\cdot x_{id})^2 = -s^2$ while it fits
+# $v\,(b\cdot x_{id}) = 1$; that ends at $b\cdot x_{id} = \beta$ with
+# $\beta^2 = \big(s^2 + \sqrt{s^4 + 4}\big)/2 > 1 \ge s^2$ and the sign of $s$, so FT predicts
+# $u/\beta$: *LP's prediction shrunk by the factor $s/\beta$, between 0 and 1*, which is always below
+# the truth. Below 0° LP undershoots too, and less than FT, so LP wins. Above 0° LP overshoots; its
+# overshoot $\tan(45° + \text{angle}) - 1$ grows fast while FT's undershoot shrinks, and from 7.05° on
+# LP's is the larger error. (Past ±45° both predictions have the wrong sign, and FT's shrinking
+# towards 0 helps there too.)
 #
 # **What the theory promises.** The paper's Theorem 3.4 is a *limit*: under non-degeneracy conditions,
 # as the feature error goes to 0, the ratio of LP's OOD loss to FT's (at any training time) goes to 0,
 # in probability over the training data. It says nothing about a fixed angle such as 10°. The toy
 # shows the limit directly: near 0° LP's error shrinks like $(2 \cdot \text{angle in radians})^2$ while
-# FT's stays near 0.14, so LP wins on *both* sides of 0°. (The theorem is proved in lesson 2's
+# FT's stays near 0.14, so LP wins on *both* sides of 0°. (The theorem is stated for lesson 2's
 # setting, which needs more input dimensions than training directions plus features; the toy, with
 # one training direction and one feature in two dimensions, is too small for that, so here we check the
 # limit numerically instead of quoting it.)
@@ -269,9 +272,9 @@ check_ft_ood_error(answer, angle_deg=30)
 # fit $x_{id}$ its head must be $1/0.26 \approx 3.86$, and on $x_{ood}$ it predicts
 # $3.86 \times 0.97 = \tan 75° \approx 3.73$ instead of 1 (OOD error ≈ 7.46). FT grows
 # $b\cdot x_{id}$ from 0.26 to about 1.02, so its head only needs to be about 0.98, and applied to the
-# unchanged $b\cdot x_{ood} = 0.97$ it predicts about 0.95: nearly right. Changing the ID response of
-# the feature while keeping its OOD response is harmful when the OOD response was already right
-# (small angles) and helpful when the head LP needs would blow up a wrong one.
+# unchanged $b\cdot x_{ood} = 0.97$ it predicts about 0.95: nearly right. Changing only the feature's
+# ID response (and with it the head) hurts when LP's ratio $u/s$ was already close to right (angles
+# near 0°) and helps when the head LP needs would blow a large $u$ up (angles towards +45°).
 #
 # </details>
 #
@@ -306,11 +309,12 @@ check_no_distortion_head(answer, angle_deg=30)
 # residual is zero, every gradient is zero, and the features are not distorted. In this toy, with one
 # training point, the converged probe fits perfectly, so LP-FT simply *is* LP, and FT's extra freedom
 # is never used. With real networks and data the linear probe does not fit perfectly; FT from a good
-# head then improves ID accuracy while changing the features far less than FT from a random head.
+# head then improves ID accuracy while changing the features far less than FT from a random head
+# (reported by Kumar et al. 2022, who measure how far the features move under each method).
 #
 # The paper measures this on real images. Its ResNet-50 was pretrained without labels on ImageNet by
 # **MoCo-v2** (a contrastive self-supervised method: it learns features by making two augmented views
-# of the same photo agree). The task is CIFAR-10 (ID); the OOD test sets are **STL-10** (photos of the
+# of the same photo agree and views of different photos differ). The task is CIFAR-10 (ID); the OOD test sets are **STL-10** (photos of the
 # same kinds of objects from another source) and **CIFAR-10.1** (a new test set collected later
 # following CIFAR-10's recipe, a small shift). Table 1 of the paper reports (accuracy, %):
 
@@ -323,22 +327,23 @@ for method in ("LP", "FT", "LP-FT"):
 
 # %% [markdown]
 # On STL-10, a large shift, LP beats FT OOD and LP-FT beats both. On CIFAR-10.1, a small shift, FT
-# beats LP: the paper's claim is about good features *and* large shifts. Lesson 2 proves the toy's
-# statements for two-layer linear networks in any dimension, and lesson 3 runs LP, FT and LP-FT on real
-# images.
+# beats LP: the paper's claim is about good features *and* large shifts. Lesson 2 states the paper's
+# theorems behind this toy for two-layer linear networks in any dimension, with their hypotheses, and
+# checks them numerically; lesson 3 runs LP, FT and LP-FT on real images.
 #
 # ## Summary
 #
-# * Fine-tuning changes features only in directions the training data spans; features for the other
-#   directions stay as pretrained (here: $b\cdot x_{ood}$ is fixed, to machine precision).
+# * Fine-tuning changes features only in directions the training data spans (exactly so in linear
+#   networks); features for the other directions stay as pretrained (here: $b\cdot x_{ood}$ is fixed, to
+#   machine precision).
 # * The head is retuned to the changed ID features and then applied to unchanged OOD features: the
 #   **distortion**.
-# * Linear probing cannot distort features. In the toy (FT from $v_0 = 0$) LP wins OOD exactly for
-#   angles between −45° and 7.05°: always close enough to perfect features, on both sides (the limit
-#   that Theorem 3.4 is about), but not for every "good" angle, because FT's answer is a shrunken copy
-#   of LP's, which helps whenever LP overshoots by more than FT undershoots.
-# * **LP-FT** starts fine-tuning from the converged probed head, so there is (here: no) residual to
-#   drive distortion; in the toy it equals LP at every angle.
+# * Linear probing cannot distort features. In the toy (gradient flow, FT from $v_0 = 0$) LP wins OOD
+#   exactly for angles between −45° and 7.05°: always close enough to perfect features, on both sides
+#   (the limit that Theorem 3.4 is about), but not for every "good" angle, because FT's answer is a
+#   shrunken copy of LP's, which puts FT ahead whenever LP overshoots by more than FT undershoots.
+# * **LP-FT** starts fine-tuning from the converged probed head, so there is little (here: no)
+#   residual to drive distortion; in the toy it equals LP at every angle the app allows.
 #
 # ## References
 #
