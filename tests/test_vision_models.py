@@ -65,3 +65,13 @@ def test_tiny_cnn_features_and_head():
     assert m.features(pre(x)).shape == (8, 64) and m(pre(x)).shape == (8, 10)
     same = build_model("tiny-cnn", seed=0)
     torch.testing.assert_close(same.head.weight, build_model("tiny-cnn", seed=0).head.weight)
+
+
+def test_minimum_image_sizes_per_backbone():
+    from lpft_edu.vision.models import BACKBONES, MAX_IMAGE_SIZE, min_image_size
+    assert min_image_size("tiny-cnn") == 8
+    assert all(min_image_size(b) == 32 for b in BACKBONES if b.startswith("resnet"))
+    m = build_model("tiny-cnn", seed=0).eval()  # the smallest allowed input still gives features
+    with torch.no_grad():
+        assert m.features(torch.zeros(2, 3, 8, 8)).shape == (2, 64)
+    assert MAX_IMAGE_SIZE >= 224

@@ -12,6 +12,7 @@ Features are standardised by one scalar mean and std from the training features 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,20 @@ import torch
 import torch.nn.functional as F
 
 from lpft_edu.vision.data import Preprocess, Split, batches
+from lpft_edu.vision.results import CheckpointError
+
+CACHE_ENV = "LPFT_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where derived files go (features, downloaded weights): ``$LPFT_CACHE`` if set, else
+    ``~/.cache/lpft_edu``. Never inside the data root, which may be read-only or shared."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "lpft_edu"
+
+
+def default_feature_dir() -> Path:
+    return cache_dir() / "features"
 
 
 def _autocast(device):
@@ -66,10 +81,14 @@ class FeatureCache:
             return None
 
     def save(self, key: str, features: torch.Tensor) -> None:
+        """Write atomically (temp file + rename); an OSError (read-only, disk full) reaches the caller."""
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.path(key).with_suffix(f".tmp{os.getpid()}")
-        torch.save(features.cpu(), tmp)
-        os.replace(tmp, self.path(key))
+        try:
+            torch.save(features.cpu(), tmp)
+            os.replace(tmp, self.path(key))
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 @dataclass
@@ -89,6 +108,46 @@ class LinearHead:
         """(weight, bias) acting on unstandardised features: what an ``nn.Linear`` head needs for LP-FT."""
         W = self.W / self.std
         return W, self.b - W.sum(1) * self.mean
+
+    def state_dict(self) -> dict:
+        """Plain tensors and floats only, so that ``torch.load(weights_only=True)`` can read it back."""
+        return {"W": self.W.detach().cpu(), "b": self.b.detach().cpu(), "mean": float(self.mean),
+                "std": float(self.std), "C": float(self.C)}
+
+    @classmethod
+    def from_state_dict(cls, state, device="cpu") -> "LinearHead":
+        """Inverse of :meth:`state_dict`; a ValueError says what does not fit."""
+        if not isinstance(state, dict) or set(state) != {"W", "b", "mean", "std", "C"}:
+            raise ValueError("not a linear-head state (expected exactly W, b, mean, std, C)")
+        W, b = state["W"], state["b"]
+        if not (isinstance(W, torch.Tensor) and isinstance(b, torch.Tensor) and W.dim() == 2 and b.dim() == 1
+                and W.shape[0] == b.shape[0] and W.is_floating_point() and b.is_floating_point()):
+            raise ValueError("W must be a (classes, dim) and b a (classes,) float tensor")
+        numbers = [state[k] for k in ("mean", "std", "C")]
+        if not all(isinstance(v, float) and math.isfinite(v) for v in numbers) or state["std"] <= 0:
+            raise ValueError("mean, std and C must be finite floats, std > 0")
+        return cls(W.to(device), b.to(device), *numbers)
+
+    def save(self, path: Path) -> None:
+        path = Path(path)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        torch.save(self.state_dict(), tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, device="cpu") -> "LinearHead":
+        """Read a head written by :meth:`save` with ``weights_only=True`` (no code runs from the file)
+        onto ``device`` (a head saved on a GPU loads on a CPU); :class:`CheckpointError` if it cannot."""
+        try:
+            return cls.from_state_dict(torch.load(path, map_location=device, weights_only=True), device)
+        except Exception as exc:  # noqa: BLE001 - unpickling refusals, torn files and wrong contents alike
+            raise CheckpointError(f"{path} is not a usable LP head ({_one_line(exc)}). Delete it and run the same "
+                                  "--resume command again: LP is then fitted again from the cached features.") from None
+
+
+def _one_line(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def fit_logreg(X: torch.Tensor, y: torch.Tensor, C: float, num_classes: int = 10, init=None,

@@ -29,6 +29,14 @@ MOCO_PREFIX = "module.encoder_q."
 BACKBONES = ("resnet18-imagenet", "resnet50-imagenet", "resnet50-moco-v2", "tiny-cnn", "resnet18-random",
              "resnet50-random")
 DEFAULT_BACKBONE = "resnet18-imagenet"
+MAX_IMAGE_SIZE = 1024  # the images are 32 px (CIFAR-10) and 96 px (STL-10): larger inputs only cost memory
+
+
+def min_image_size(backbone: str) -> int:
+    """Smallest input (pixels) a backbone is run at. The tiny CNN halves the image three times (8 px
+    leaves a 1x1 map); a ResNet halves it five times, and below 32 px its last stages would see
+    less than one pixel of real image."""
+    return 8 if backbone == "tiny-cnn" else 32
 
 
 class WeightsError(RuntimeError):

@@ -4,6 +4,10 @@ A run lives in ``<runs>/<YYYYmmdd-HHMMSS>-<6 hex>/`` (created with ``exist_ok=Fa
 never overwrites an earlier one) and holds ``results.json`` (rewritten atomically after every
 stage: temp file + ``os.replace``, so a reader never sees half a file), ``checkpoints/`` and
 ``figures/``. The JSON layout is checked by :func:`lpft_edu.apps.results.validate_results`.
+
+Statuses, of the run (``results["status"]``) and of each method (``results["methods"][NAME]["status"]``):
+``running``, ``interrupted``, ``complete`` or ``diverged``; a diverged method carries an ``error`` (one
+line, with the flag that fixes it) and makes the run ``diverged``, never ``complete``.
 """
 from __future__ import annotations
 
@@ -11,12 +15,48 @@ import json
 import math
 import os
 import secrets
+import shutil
 import time
 from pathlib import Path
 
 SCHEMA = "lpft-edu/cifar-stl-results/v1"
 SMOKE_BANNER = "SMOKE RUN ON FAKE DATA - not real CIFAR-10/STL-10 accuracy"
 FAKE_BANNER = "RUN ON FAKE DATA - not real CIFAR-10/STL-10 accuracy"
+UNKNOWN_BANNER = "DATA OF UNKNOWN ORIGIN - not verified as CIFAR-10/STL-10, so not comparable with the paper"
+STATUSES = ("running", "interrupted", "complete", "diverged")
+RUNS_ENV = "LPFT_RUNS"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint in a run directory cannot be used; the message names the file and the fix."""
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The lpft-edu checkout holding ``start`` (default: the working directory): the nearest
+    ancestor with a pyproject.toml that names lpft-edu; None outside one."""
+    start = Path.cwd() if start is None else Path(start)
+    for folder in (start, *start.resolve().parents):
+        toml = folder / "pyproject.toml"
+        try:
+            if toml.is_file() and 'name = "lpft-edu"' in toml.read_text(encoding="utf-8", errors="replace"):
+                return folder
+        except OSError:
+            continue
+    return None
+
+
+def default_runs_dir(start: Path | None = None) -> Path:
+    """Where new runs go: ``$LPFT_RUNS`` if set; else ``runs/`` at the top of the lpft-edu checkout
+    (so a notebook started in ``lessons/`` never writes ``lessons/runs``); else ``./runs``, or the
+    parent's ``runs/`` when the working directory is a ``lessons`` folder."""
+    env = os.environ.get(RUNS_ENV)
+    if env:
+        return Path(env).expanduser()
+    start = Path.cwd() if start is None else Path(start)
+    top = project_root(start)
+    if top is not None:
+        return top / "runs"
+    return (start.parent if start.name == "lessons" else start) / "runs"
 
 
 def new_run_dir(base: Path) -> Path:
@@ -29,6 +69,28 @@ def new_run_dir(base: Path) -> Path:
             return path
         except FileExistsError:  # pragma: no cover - same second and same random id
             continue
+
+
+def discard_unstarted_run(run_dir: Path) -> bool:
+    """Remove ``run_dir`` if the run failed before producing anything (no method result, only
+    ``results.json`` and an empty ``checkpoints/``), so a refused start leaves no orphan directory.
+    Anything else is kept. Returns whether it was removed."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return False
+    allowed = {"results.json", "checkpoints"}
+    names = {p.name for p in run_dir.iterdir() if not p.name.startswith(".results.json.tmp")}
+    checkpoints = run_dir / "checkpoints"
+    if not names <= allowed or (checkpoints.is_dir() and any(checkpoints.iterdir())):
+        return False
+    if (run_dir / "results.json").exists():
+        try:
+            if read_json(run_dir / "results.json").get("methods"):
+                return False
+        except (OSError, ValueError, AttributeError):
+            return False
+    shutil.rmtree(run_dir)
+    return True
 
 
 def _finite(obj):
