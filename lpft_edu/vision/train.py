@@ -5,6 +5,12 @@ smaller learning rate and keeps BatchNorm in eval mode (running statistics froze
 pretrained values; its affine weights still train), for the same number of epochs (equal compute).
 On CUDA the forward/backward runs under bf16 autocast with channels_last inputs.
 
+Divergence: the loss of every batch is kept on the device and checked every few steps (every step
+on a CPU, where checking costs nothing; every ``CHECK_EVERY_CUDA`` steps on a GPU, so the check does
+not stall the pipeline) and at the end of each epoch together with the weights. A non-finite loss,
+or one above ``EXPLODE_FACTOR`` times the first batch's loss (at least 1), raises :class:`Diverged`
+with the epoch and batch where it happened; no accuracy of a diverged model is ever returned.
+
 Resuming: after every epoch the model, optimiser, schedule and history are written atomically to
 ``checkpoint`` (temp file + ``os.replace``). Data order depends only on (seed, epoch), so a run
 resumed after an interruption continues exactly where the uninterrupted run would have been.
@@ -22,14 +28,51 @@ import torch.nn.functional as F
 from torch import nn
 
 from lpft_edu.vision.data import Preprocess, Split, batches
-from lpft_edu.vision.lp import _autocast
+from lpft_edu.vision.lp import _autocast, _one_line
+from lpft_edu.vision.results import CheckpointError
 
 FT_LR_GRID = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)    # paper's FT grid
 LPFT_LR_GRID = (1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7)  # paper's LP-FT grid
 
 
+EXPLODE_FACTOR = 1e3     # a loss this many times the first batch's (at least 1) has blown up
+CHECK_EVERY_CUDA = 20   # on a GPU, look at the losses every this many steps (each look waits for the GPU)
+
+
 class Interrupted(KeyboardInterrupt):
     """Raised by the ``stop_after_epoch`` test hook, like a Ctrl-C after that epoch's checkpoint."""
+
+
+class Diverged(RuntimeError):
+    """Training blew up. ``reason`` is one line ("loss became nan at epoch 2, batch 17"); ``history``
+    holds the epochs completed before it; ``lr_related`` is False when the very first loss, computed
+    before any update, was already non-finite (then no learning rate is to blame)."""
+
+    def __init__(self, reason: str, epoch: int, batch: int | None, loss: float | None, history: dict,
+                 lr_related: bool = True):
+        super().__init__(reason)
+        self.reason, self.epoch, self.batch, self.loss = reason, epoch, batch, loss
+        self.history, self.lr_related = history, lr_related
+
+
+def best_epoch(epochs: list[dict], key: str = "val_acc") -> dict:
+    """The epoch record with the highest ``key`` (ID validation accuracy), the first of equals:
+    the early-stopping rule of the official code's results summary."""
+    if not epochs:
+        raise ValueError("no epochs to choose from")
+    return max(epochs, key=lambda e: e[key])  # max keeps the first of equal values
+
+
+def _check_losses(losses: list[float], first_index: int, epoch: int, threshold: float | None, history: dict):
+    """Raise :class:`Diverged` at the first non-finite or exploding loss (1-based batch numbers)."""
+    for i, value in enumerate(losses, start=first_index + 1):
+        if not math.isfinite(value):
+            before_update = epoch == 1 and i == 1
+            where = "on the first batch, before any update" if before_update else f"at epoch {epoch}, batch {i}"
+            raise Diverged(f"loss became {value} {where}", epoch, i, value, history, not before_update)
+        if threshold is not None and value > threshold:
+            raise Diverged(f"loss exploded to {value:.3g} at epoch {epoch}, batch {i} (over {EXPLODE_FACTOR:g} "
+                           f"times the first batch's)", epoch, i, value, history)
 
 
 @dataclass
@@ -83,35 +126,61 @@ def finetune(model, train: Split, evals: dict[str, Split], cfg: TrainConfig, pre
     history = {"config": asdict(cfg), "epochs": [], "train_images": 0, "train_seconds": 0.0}
     start_epoch = 0
     if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        if state["history"]["config"] == asdict(cfg):
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-            history = state["history"]
-            start_epoch = len(history["epochs"])
+        try:  # weights_only: tensors and plain containers only; map_location: a GPU run resumes on a CPU
+            state = torch.load(checkpoint, map_location=device, weights_only=True)
+            if state["history"]["config"] == asdict(cfg):
+                model.load_state_dict(state["model"])
+                opt.load_state_dict(state["optimizer"])
+                sched.load_state_dict(state["scheduler"])
+                history = state["history"]
+                start_epoch = len(history["epochs"])
+        except Exception as exc:  # noqa: BLE001 - refused unpickling, torn file, foreign contents alike
+            raise CheckpointError(f"{checkpoint} is not a usable checkpoint ({_one_line(exc)}). Delete it and run the "
+                                  f"same command again: {cfg.method} at this learning rate then starts from epoch 1."
+                                  ) from None
+    check_every = CHECK_EVERY_CUDA if device.type == "cuda" else 1
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
         if not cfg.bn_train:
             set_bn_eval(model)
         t0, seen = time.perf_counter(), 0
-        loss_sum = torch.zeros((), device=device)
-        for xb, yb in batches(train, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch, drop_last=True):
+        losses = torch.zeros(steps_per_epoch, device=device)
+        checked = 0
+
+        def check(upto: int) -> None:
+            nonlocal checked
+            if upto > checked:
+                values = losses[checked:upto].tolist()
+                if "first_loss" not in history:
+                    history["first_loss"] = values[0]  # the loss before any update (epoch 1, batch 1)
+                first = history["first_loss"]
+                threshold = EXPLODE_FACTOR * max(first, 1.0) if math.isfinite(first) else None
+                _check_losses(values, checked, epoch + 1, threshold, history)
+                checked = upto
+
+        step = 0
+        for step, (xb, yb) in enumerate(batches(train, cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch,
+                                                drop_last=True), start=1):
             with _autocast(device):
                 loss = F.cross_entropy(model(preprocess(xb)), yb)
+            losses[step - 1] = loss.detach()
+            if step % check_every == 0:
+                check(step)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            loss_sum += loss.detach()
             seen += len(yb)
             if progress is not None:
                 progress.update(len(yb))
+        check(step)
+        if not torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all().item():
+            raise Diverged(f"weights became non-finite in epoch {epoch + 1}", epoch + 1, None, None, history)
         if device.type == "cuda":
             torch.cuda.synchronize()
         train_s = time.perf_counter() - t0
-        row = {"epoch": epoch + 1, "train_loss": loss_sum.item() / max(1, steps_per_epoch), "train_seconds": train_s,
-               "images_per_second": seen / train_s if train_s > 0 else None}
+        row = {"epoch": epoch + 1, "train_loss": losses[:step].sum().item() / max(1, steps_per_epoch),
+               "train_seconds": train_s, "images_per_second": seen / train_s if train_s > 0 else None}
         t1 = time.perf_counter()
         for name, split in evals.items():
             row[f"{name}_acc"] = evaluate(model, split, preprocess, eval_batch_size)
