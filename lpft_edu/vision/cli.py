@@ -8,6 +8,10 @@ Examples::
     lpft-cifar-stl --methods lp,ft --epochs 20 --sweep-lr
     lpft-cifar-stl --backbone resnet50-moco-v2 --weights moco_v2_800ep_pretrain.pth.tar --epochs 20
     lpft-cifar-stl --resume runs/20250101-120000-ab12cd   # continue an interrupted run
+
+Exit status: 0 complete, 2 refused (bad option, missing data or weights, run not resumable: one
+line on stderr says why and how to fix it), 3 a method diverged (results.json says which, and the
+flag to lower), 130 interrupted (resumable), 1 anything else.
 """
 from __future__ import annotations
 
@@ -15,94 +19,112 @@ import argparse
 import shlex
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
-DEFAULT_RUNS = "runs"
+EXIT_REFUSED, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
+PROG = "lpft-cifar-stl"
+# Options that --resume applies (they change where or how a run executes, not what it computes; the
+# data's identity is checked by fingerprint). Every other option given with --resume is refused.
+RESUME_APPLIES = ("device", "data_root")
 
 
-def _float_list(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(",") if v.strip())
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (flag, problem, where to look), not usage + error."""
+
+    def error(self, message):
+        self.exit(EXIT_REFUSED, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def _methods(text: str) -> tuple[str, ...]:
-    from lpft_edu.vision.experiment import METHODS
-    items = tuple(m.strip().lower().replace("-", "") for m in text.split(",") if m.strip())
-    bad = [m for m in items if m not in METHODS]
-    if bad or not items:
-        raise argparse.ArgumentTypeError(f"unknown method(s) {bad}: use a comma-separated subset of lp,ft,lpft")
-    return tuple(m for m in METHODS if m in items)
+def _interrupt_after(text: str) -> tuple[str, int]:
+    method, _, epoch = text.partition(":")
+    if method not in ("ft", "lpft", "FT", "LP-FT") or not epoch.isdigit():
+        raise argparse.ArgumentTypeError("expected METHOD:EPOCH, e.g. ft:1")
+    return method, int(epoch)
+
+
+def _show(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return "unset" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="lpft-cifar-stl", formatter_class=argparse.RawDescriptionHelpFormatter,
+    """Options of every config field come from its metadata (flag, help, parser) in
+    :class:`~lpft_edu.vision.experiment.ExperimentConfig`, with the defaults shown from the dataclass."""
+    from lpft_edu.vision.experiment import ExperimentConfig, cli_fields, smoke_config
+    p = _Parser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Kumar et al. (ICLR 2022), CIFAR-10 -> STL-10: linear probing (LP), fine-tuning (FT) and "
                     "LP-FT; ID and OOD accuracy, accuracy per epoch, feature distortion.",
         epilog=__doc__.split("Examples::", 1)[1])
-    p.add_argument("--smoke", action="store_true",
+    p.add_argument("--smoke", action="store_true", default=None,
                    help="fake data (written if missing), tiny CNN, 32 px, 2 epochs, CPU: checks the pipeline, "
                         "says nothing about real accuracy")
-    p.add_argument("--methods", type=_methods, default=None, help="comma-separated subset of lp,ft,lpft (default all)")
-    p.add_argument("--root", default=None,
-                   help="data directory (default $LPFT_DATA or ~/.cache/lpft_edu; smoke: <that>/fake-smoke)")
-    p.add_argument("--runs", default=DEFAULT_RUNS, help="where new run directories are created (default ./runs)")
+    default, smoke = ExperimentConfig(), smoke_config()
+    for f in cli_fields():
+        meta = f.metadata
+        shown = f"default {_show(getattr(default, f.name))}"
+        if getattr(smoke, f.name) != getattr(default, f.name):
+            shown += f"; with --smoke {_show(getattr(smoke, f.name))}"
+        help_text = f"{meta['help']} ({shown})".replace("%", "%%")
+        if meta["parse"] is bool:
+            p.add_argument(meta["flag"], dest=f.name, action="store_true", default=None, help=help_text)
+        else:
+            p.add_argument(meta["flag"], dest=f.name, type=meta["parse"], default=None, metavar=meta["metavar"],
+                           help=help_text)
+    p.add_argument("--runs", default=None,
+                   help="where new run directories are created (default $LPFT_RUNS, else runs/ at the top of the "
+                        "lpft-edu checkout you are in, else ./runs)")
     p.add_argument("--resume", metavar="RUN_DIR", default=None,
-                   help="continue the interrupted run in RUN_DIR with its saved configuration")
-    p.add_argument("--backbone", default=None,
-                   help="resnet18-imagenet (default), resnet50-imagenet, resnet50-moco-v2, tiny-cnn")
-    p.add_argument("--weights", default=None, help="MoCo-v2 checkpoint path or URL (resnet50-moco-v2 only)")
-    p.add_argument("--epochs", type=int, default=None, help="FT and LP-FT epochs (default 10, smoke 2)")
-    p.add_argument("--batch-size", type=int, default=None, help="default 128 (smoke 32)")
-    p.add_argument("--image-size", type=int, default=None, help="input resolution (default 224, smoke 32)")
-    p.add_argument("--lr-ft", type=float, default=None, help="FT learning rate (default 1e-3)")
-    p.add_argument("--lr-lpft", type=float, default=None, help="LP-FT learning rate (default 1e-4)")
-    p.add_argument("--sweep-lr", action="store_true",
-                   help="train each learning rate of the grids and keep the best on ID validation")
-    p.add_argument("--ft-lr-grid", type=_float_list, default=None,
-                   help="FT grid (default the paper's 3e-5,1e-4,3e-4,1e-3,3e-3,1e-2)")
-    p.add_argument("--lpft-lr-grid", type=_float_list, default=None,
-                   help="LP-FT grid (default the paper's 1e-4,3e-5,1e-5,3e-6,1e-6,3e-7)")
-    p.add_argument("--lp-cs", type=int, default=None, help="number of C values from 1e-7 to 1e2 for LP (default 50)")
-    p.add_argument("--val-size", type=int, default=None, help="CIFAR-10 train images held out as ID validation (5000)")
-    p.add_argument("--limit-train", type=int, default=None, help="use at most this many training images")
-    p.add_argument("--limit-eval", type=int, default=None, help="use at most this many images per evaluation split")
-    p.add_argument("--distortion-examples", type=int, default=None, help="ID and OOD examples for feature distortion")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default=None, help="auto (default: cuda if available), cuda, cpu")
+                   help="continue the interrupted run in RUN_DIR with its saved options (only --device, --root "
+                        "and --no-progress may be given with it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--interrupt-after", default=None, help=argparse.SUPPRESS)  # test hook: METHOD:EPOCH
+    p.add_argument("--interrupt-after", type=_interrupt_after, default=None, help=argparse.SUPPRESS)  # test hook
     return p
 
 
 def config_from_args(args):
-    from lpft_edu.vision.experiment import ExperimentConfig, smoke_config
-    cfg = smoke_config() if args.smoke else ExperimentConfig()
-    mapping = {"methods": args.methods, "backbone": args.backbone, "weights": args.weights, "data_root": args.root,
-               "epochs": args.epochs, "batch_size": args.batch_size, "image_size": args.image_size,
-               "lr_ft": args.lr_ft, "lr_lpft": args.lr_lpft, "ft_lr_grid": args.ft_lr_grid,
-               "lpft_lr_grid": args.lpft_lr_grid, "lp_cs": args.lp_cs, "val_size": args.val_size,
-               "limit_train": args.limit_train, "limit_eval": args.limit_eval,
-               "distortion_examples": args.distortion_examples, "seed": args.seed, "device": args.device}
-    for key, value in mapping.items():
-        if value is not None:
-            setattr(cfg, key, value)
-    if args.sweep_lr:
-        cfg.sweep_lr = True
-    return cfg
+    """The config the options ask for (--smoke's base, then every option given), validated:
+    raises :class:`~lpft_edu.vision.experiment.ConfigError` naming the flag."""
+    from dataclasses import replace
+
+    from lpft_edu.vision.experiment import ExperimentConfig, cli_fields, smoke_config
+    base = smoke_config() if args.smoke else ExperimentConfig()
+    given = {f.name: getattr(args, f.name) for f in cli_fields() if getattr(args, f.name, None) is not None}
+    return replace(base, **given).validate()
 
 
-def _config_from_run(run_dir: Path):
-    from lpft_edu.vision.experiment import ExperimentConfig
-    from lpft_edu.vision.results import read_json
-    path = run_dir / "results.json"
-    if not path.exists():
-        raise SystemExit(f"lpft-cifar-stl: {path} not found: nothing to resume there. Start a new run instead.")
-    saved = read_json(path)["config"]
-    names = {f.name for f in fields(ExperimentConfig)}
-    cfg = ExperimentConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k in names})
-    cfg.device = "auto" if saved.get("device") is None else saved["device"]
-    return cfg
+def _resume_setup(args):
+    """(run_dir, config, results) for --resume, or a ConfigError/ResumeError saying why not."""
+    from dataclasses import replace
+
+    from lpft_edu.vision.experiment import ResumeError, cli_fields, load_run
+    refused = [f.metadata["flag"] for f in cli_fields()
+               if getattr(args, f.name) is not None and f.name not in RESUME_APPLIES]
+    refused += [flag for flag, value in (("--smoke", args.smoke), ("--runs", args.runs)) if value is not None]
+    run_dir = Path(args.resume)
+    if refused:
+        raise ResumeError(f"--resume continues {run_dir} with the options it was started with, so "
+                          f"{', '.join(refused)} cannot be given with it: remove {'them' if len(refused) > 1 else 'it'}"
+                          f", or start a new run with the options you want.")
+    results, cfg = load_run(run_dir)
+    applied = {name: getattr(args, name) for name in RESUME_APPLIES if getattr(args, name) is not None}
+    return run_dir, replace(cfg, **applied).validate(), results
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _new_run_dir(runs):
+    from lpft_edu.vision.experiment import ConfigError
+    from lpft_edu.vision.results import default_runs_dir, new_run_dir
+    base = Path(runs) if runs is not None else default_runs_dir()
+    try:
+        return new_run_dir(base)
+    except OSError as exc:
+        raise ConfigError("--runs", f"{base}: cannot create a run directory there ({exc.strerror or exc}): "
+                                  "choose a writable folder") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,35 +132,47 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     t0 = time.perf_counter()
     from lpft_edu.vision.data import DataMissingError
-    from lpft_edu.vision.experiment import run_experiment
+    from lpft_edu.vision.experiment import ConfigError, ResumeError, run_experiment
     from lpft_edu.vision.models import WeightsError
-    from lpft_edu.vision.results import new_run_dir
+    from lpft_edu.vision.results import discard_unstarted_run
 
-    if args.resume:
-        run_dir = Path(args.resume)
-        cfg = _config_from_run(run_dir)
-    else:
-        cfg = config_from_args(args)
-        run_dir = new_run_dir(Path(args.runs))
-    interrupt = None
-    if args.interrupt_after:
-        method, epoch = args.interrupt_after.split(":")
-        interrupt = (method, int(epoch))
+    def refuse(exc) -> int:
+        print(f"{PROG}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_REFUSED
+
+    try:
+        if args.resume:
+            run_dir, cfg, saved = _resume_setup(args)
+            if saved.get("status") in ("complete", "diverged"):
+                print(f"{run_dir} is already {saved['status']}: nothing to resume.")
+                return 0 if saved["status"] == "complete" else EXIT_DIVERGED
+        else:
+            cfg = config_from_args(args)
+            run_dir = _new_run_dir(args.runs)
+    except (ConfigError, ResumeError) as exc:
+        return refuse(exc)
     print(f"run directory: {run_dir}")
-    command = "lpft-cifar-stl " + " ".join(shlex.quote(a) for a in argv)
+    command = f"{PROG} " + " ".join(shlex.quote(a) for a in argv)
     try:
         results = run_experiment(cfg, run_dir, resume=bool(args.resume), progress=not args.no_progress,
-                                 command=command.strip(), interrupt_after=interrupt)
+                                 command=command.strip(), interrupt_after=args.interrupt_after)
     except KeyboardInterrupt:
-        print(f"\ninterrupted. Resume with: lpft-cifar-stl --resume {run_dir}", file=sys.stderr)
-        return 130
-    except (DataMissingError, WeightsError, ValueError) as exc:
-        print(f"lpft-cifar-stl: {exc}", file=sys.stderr)
-        return 2
+        print(f"\ninterrupted. Resume with: {PROG} --resume {run_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (DataMissingError, WeightsError, ValueError) as exc:  # ConfigError, ResumeError, CheckpointError too
+        if not args.resume and discard_unstarted_run(run_dir):
+            print(f"(removed {run_dir}: the run had not started)")
+        return refuse(exc)
+    except OSError as exc:  # disk full, permissions: the run keeps what it wrote and can be resumed
+        print(f"{PROG}: {_one_line(exc)}. Fix that, then resume with: {PROG} --resume {run_dir}", file=sys.stderr)
+        return 1
     if results.get("banner"):
         print(f"NOTE: {results['banner']}")
     print(f"results: {run_dir / 'results.json'}  ({time.perf_counter() - t0:.1f} s)")
-    return 0
+    diverged = {n: m.get("error") for n, m in results["methods"].items() if m.get("status") == "diverged"}
+    for name, error in diverged.items():
+        print(f"{PROG}: {name} diverged: {error}", file=sys.stderr)
+    return EXIT_DIVERGED if diverged else 0
 
 
 if __name__ == "__main__":

@@ -47,21 +47,27 @@ def choose_run(results_path=None) -> RunChoice:
     return RunChoice("real", f"GPU {torch.cuda.get_device_name()} and real data found: running the default experiment")
 
 
-def run_for_lesson(choice: RunChoice, progress: bool = True) -> dict:
-    """Run (or load) what ``choice`` says and return the results dict (plus ``results_path``)."""
+def run_for_lesson(choice: RunChoice, progress: bool = True, runs_dir: Path | None = None) -> dict:
+    """Run (or load) what ``choice`` says and return the results dict (plus ``results_path``).
+
+    With ``progress`` the notebook shows tqdm.auto bars (features, then each method's training, with
+    an ETA). A run goes to ``runs_dir``, by default :func:`~lpft_edu.vision.results.default_runs_dir`
+    ($LPFT_RUNS, else the checkout's top-level ``runs/``), never ``lessons/runs``; in fast mode (CI)
+    to a temporary folder so the repository stays clean."""
     from lpft_edu.apps.results import load_results
     if choice.mode == "load":
         results = load_results(choice.path)
         results["results_path"] = str(choice.path)
         return results
     from lpft_edu.vision.experiment import ExperimentConfig, run_experiment, smoke_config
-    from lpft_edu.vision.results import new_run_dir
-    if choice.mode == "smoke":
-        # in fast mode (CI) keep the repository clean; otherwise keep the run under runs/
-        base = Path(tempfile.mkdtemp(prefix="lpft-lesson3-")) if fast_mode() else Path("runs")
-        cfg = smoke_config()
+    from lpft_edu.vision.results import default_runs_dir, new_run_dir
+    cfg = (smoke_config() if choice.mode == "smoke" else ExperimentConfig()).validate()
+    if runs_dir is not None:
+        base = Path(runs_dir)
+    elif choice.mode == "smoke" and fast_mode():
+        base = Path(tempfile.mkdtemp(prefix="lpft-lesson3-"))
     else:
-        base, cfg = Path("runs"), ExperimentConfig()
+        base = default_runs_dir()
     run_dir = new_run_dir(base)
     results = run_experiment(cfg, run_dir, progress=progress, command="lesson 3 notebook", log=lambda *a: None)
     results["results_path"] = str(run_dir / "results.json")
