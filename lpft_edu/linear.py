@@ -1,4 +1,4 @@
-"""Two-layer linear networks: the setting of Kumar et al. 2022, Section 3 (paper_notes section 2).
+"""Two-layer linear networks: the setting of Kumar et al. 2022, Section 3 (written out in docs/theory.md).
 
 Inputs x in R^d, features B x (B in R^{k x d}), head v in R^k, prediction v^T B x. The truth is
 y = w*^T x with w* = B*^T v*; B* and the pretrained B0 have orthonormal rows. Training inputs
@@ -35,6 +35,7 @@ Numpy/scipy only: this module imports neither torch nor widgets nor matplotlib.
 """
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,10 +49,39 @@ DEFAULT_RECORD_EVERY = 10
 # A predictor this large means gradient descent blew up; no setting of the lesson gets near it.
 DIVERGENCE_LIMIT = 1e6
 METHODS = ("LP", "FT", "LP-FT")
+# Singular values of X B0^T below this fraction of ||X|| ||B0|| are rounding noise (see feature_rank).
+RANK_TOL = 1e-10
+# Run.settled's rule: over the last 10% of the run no loss moved by more than 1% (or 1e-10 absolute).
+SETTLE_WINDOW, SETTLE_RTOL, SETTLE_ATOL = 0.1, 0.01, 1e-10
 
 
 class LinearSetupError(ValueError):
-    """A setting of the linear model that cannot be built; the message names the control to move."""
+    """A setting of the linear model that cannot be built; the message says what to change.
+
+    The message is a template whose fields name the parameters a learner can change, e.g.
+    ``"Move {m} down to 5 or less"``. ``str(error)`` names the function arguments (for code that
+    calls this module); an app shows the same message naming its own controls with
+    :meth:`render` (a ``KeyError`` there means the app has no control for that parameter).
+    """
+
+    ARGUMENTS = {"d": "the argument d", "k": "the argument k", "m": "the argument m (dim S)",
+                 "angle_deg": "the argument angle_deg", "phi": "the argument phi", "branch": "the argument branch",
+                 "eps": "the argument eps", "w_norm": "the argument w_norm", "n": "the argument n",
+                 "Sigma": "the argument Sigma", "head_orthogonal": "the argument head_orthogonal",
+                 "c": "the step constant (argument c)"}
+
+    def __init__(self, template: str):
+        self.template = template
+        super().__init__(self.render(self.ARGUMENTS))
+
+    @property
+    def parameters(self) -> set[str]:
+        """The parameters the message asks the learner to change."""
+        return {field for _, field, _, _ in string.Formatter().parse(self.template) if field}
+
+    def render(self, names: dict[str, str]) -> str:
+        """The message with each parameter named as ``names`` says (KeyError if one is missing)."""
+        return self.template.format_map({p: names[p] for p in self.parameters})
 
 
 # -- feature error (rotation-aligned distance) ----------------------------------------------------
@@ -135,18 +165,42 @@ class Instance:
     def sigma_min(self) -> float:
         return float(np.linalg.eigvalsh(self.Sigma)[0])
 
-    def bound(self) -> float:
-        """Theorem 3.3's lower bound on sqrt(FT's OOD loss) (may be negative: vacuous)."""
-        return theory.ft_lower_bound(self.cos_theta_max, self.phi, float(np.linalg.norm(self.w_star)), self.eps,
-                                     self.sigma_min)
+    @property
+    def w_norm(self) -> float:
+        return float(np.linalg.norm(self.w_star))
 
-    def paper_notes_bound(self) -> float:
-        """The bound in the form paper_notes states it (not a guarantee; see lpft_edu.theory)."""
-        return theory.paper_notes_bound(self.cos_theta_max, self.phi, float(np.linalg.norm(self.w_star)), self.k,
-                                        self.eps, self.sigma_min)
+    # -- the hypotheses the results need (docs/theory.md, "What each result needs") ----------------
+    @property
+    def feature_rank(self) -> int:
+        """rank(X B0^T): Proposition 3.7 needs it to equal k (the training data see every feature)."""
+        return feature_rank(self.X, self.B0)
+
+    @property
+    def features_inside_S(self) -> bool:
+        """R0 lies inside S (no feature reads S-perp): then FT cannot distort what OOD inputs see."""
+        return bool(np.linalg.norm(self.B0 @ self.S_perp, ord=2) <= 1e-9)
+
+    @property
+    def cos_theta_max_star_S(self) -> float:
+        """cos theta_max(R*, S): Theorem 3.4 needs it non-zero (it is 0 whenever k > dim S)."""
+        return theory.cos_theta_max(self.B_star, self.S)
+
+    @property
+    def cos_theta_max_star_S_perp(self) -> float:
+        """cos theta_max(R*, S-perp): Theorem 3.4 needs it non-zero (it is ~0 when R* lies in S)."""
+        return theory.cos_theta_max(self.B_star, self.S_perp)
+
+    def bound(self) -> float:
+        """This package's lower bound on sqrt(FT's OOD loss) (Theorem 3.3's shape; <= 0: vacuous)."""
+        return theory.ft_lower_bound(self.cos_theta_max, self.phi, self.w_norm, self.eps, self.sigma_min)
+
+    @property
+    def vacuous_from_eps(self) -> float:
+        """The feature error from which the bound says nothing: eps ||w*|| >= cos theta_max h(phi, ||w*||)."""
+        return theory.vacuous_from_eps(self.cos_theta_max, self.phi, self.w_norm)
 
     def loss_bound(self) -> float:
-        """Theorem 3.3 as a bound on FT's OOD loss itself: max(bound, 0)^2."""
+        """The bound on FT's OOD loss itself: max(bound, 0)^2 (0: vacuous, it says nothing)."""
         return max(self.bound(), 0.0) ** 2
 
     def with_Sigma(self, Sigma: np.ndarray) -> "Instance":
@@ -177,18 +231,18 @@ class Instance:
 def check_dims(d: int, k: int, m: int) -> None:
     """Raise :class:`LinearSetupError` unless 1 <= m < d - k (and d, k >= 1)."""
     if k < 1:
-        raise LinearSetupError(f"The network needs at least one feature (k = {k}): move the k slider up.")
+        raise LinearSetupError(f"The network needs at least one feature (k = {k}): move {{k}} up.")
     if d < k + 2:
         raise LinearSetupError(f"With k = {k} features the input dimension must be at least k + 2 = {k + 2} "
-                               f"(got d = {d}): move the k slider down.")
+                               f"(got d = {d}): move {{k}} down.")
     if m < 1:
         raise LinearSetupError(f"The training data must span at least one direction (dim S = {m}): "
-                               "move the dim S slider up to 1 or more.")
+                               "move {m} up to 1 or more.")
     if m >= d - k:
         raise LinearSetupError(
             f"dim S = {m} is too large: the theory needs dim S < d - k = {d} - {k} = {d - k}, so that the "
             f"directions the training data never sees (S-perp) have room for all {k} features. "
-            f"Move the dim S slider down to {d - k - 1} or less, or the k slider down.")
+            f"Move {{m}} down to {d - k - 1} or less, or {{k}} down.")
 
 
 def _random_orthonormal(rows: int, dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -200,11 +254,11 @@ def _random_orthonormal(rows: int, dim: int, rng: np.random.Generator) -> np.nda
 def _check_sigma(Sigma, d: int) -> np.ndarray:
     Sigma = np.asarray(Sigma, float)
     if Sigma.shape != (d, d):
-        raise LinearSetupError(f"Sigma must be a {d} x {d} matrix (got shape {Sigma.shape}).")
+        raise LinearSetupError(f"{{Sigma}} must be a {d} x {d} matrix (got shape {Sigma.shape}).")
     if not np.allclose(Sigma, Sigma.T, atol=1e-12 * max(1.0, np.abs(Sigma).max())):
-        raise LinearSetupError("Sigma is a second-moment matrix E[x x^T]: it must be symmetric.")
+        raise LinearSetupError("{Sigma} is a second-moment matrix E[x x^T]: it must be symmetric.")
     if np.linalg.eigvalsh(Sigma)[0] <= 0:
-        raise LinearSetupError("Sigma must be positive definite (the OOD inputs must reach every direction).")
+        raise LinearSetupError("{Sigma} must be positive definite (the OOD inputs must reach every direction).")
     return Sigma
 
 
@@ -219,12 +273,13 @@ def head_with_error(v_star: np.ndarray, phi: float, branch: str = "below", ortho
     v_star = np.atleast_1d(np.asarray(v_star, float))
     s2 = float(v_star @ v_star)
     if phi < 0 or not np.isfinite(phi):
-        raise LinearSetupError(f"The head alignment error must be a non-negative number (got {phi}).")
+        raise LinearSetupError(f"The head alignment error must be a non-negative number (got {phi}): change {{phi}}.")
     if branch == "below":
         if phi ** 2 > s2 ** 2 * (1 + 1e-12):
             raise LinearSetupError(
                 f"With the initial head shorter than v*, the head alignment error can be at most "
-                f"||v*||^2 = {s2:.3g} (got {phi:.3g}): move the head error slider down.")
+                f"||v*||^2 = {s2:.3g} (got {phi:.3g}): move {{phi}} down to {s2:.3g} or less, or set {{branch}} "
+                "to a head longer than v*.")
         inner2 = max(s2 ** 2 - phi ** 2, 0.0)
     elif branch == "above":
         inner2 = s2 ** 2 + phi ** 2
@@ -233,7 +288,7 @@ def head_with_error(v_star: np.ndarray, phi: float, branch: str = "below", ortho
     v0 = np.sqrt(inner2 / s2) * v_star / np.sqrt(s2)
     if orthogonal:
         if v_star.size < 2:
-            raise LinearSetupError("With k = 1 there is no direction orthogonal to v*.")
+            raise LinearSetupError("With k = 1 there is no direction orthogonal to v*: set {head_orthogonal} to 0.")
         rng = rng or np.random.default_rng(0)
         u = rng.standard_normal(v_star.size)
         u -= (u @ v_star) / s2 * v_star
@@ -264,11 +319,12 @@ def construct_instance(d: int = 10, k: int = 2, m: int = 4, *, angle_deg: float 
     check_dims(d, k, m)
     if not (0.0 <= eps <= np.sqrt(2.0)):
         raise LinearSetupError(f"The feature error eps must lie in [0, sqrt(2)] ~ [0, 1.41] (got {eps:g}): "
-                               "move the eps slider.")
+                               "change {eps}.")
     if angle_deg is not None and not (0.0 <= angle_deg <= 90.0):
-        raise LinearSetupError(f"The principal angle must lie between 0 and 90 degrees (got {angle_deg:g}).")
+        raise LinearSetupError(f"The principal angle must lie between 0 and 90 degrees (got {angle_deg:g}): "
+                               "change {angle_deg}.")
     if w_norm <= 0:
-        raise LinearSetupError("The ground truth w* must be non-zero: move the ||w*|| slider up.")
+        raise LinearSetupError("The ground truth w* must be non-zero: make {w_norm} positive.")
     rng = np.random.default_rng(seed)
     Q = _random_orthonormal(d, d, rng).T if rotate else np.eye(d)
     S, S_perp = Q[:, :m], Q[:, m:]
@@ -292,7 +348,11 @@ def construct_instance(d: int = 10, k: int = 2, m: int = 4, *, angle_deg: float 
     r = min(k, d - k)
     G = rng.standard_normal((r, d))
     G -= G @ B0.T @ B0
-    G = np.linalg.qr(G.T)[0].T  # (r, d) orthonormal rows, orthogonal to R0
+    # (r, d) orthonormal rows, orthogonal to R0. The signs are fixed (Gram-Schmidt's convention):
+    # a raw Householder QR flips a row's sign whenever a pivot changes sign, and then B* (and the
+    # OOD loss) would jump between neighbouring angles of the same seed.
+    q, rr = np.linalg.qr(G.T)
+    G = (q * np.sign(np.diag(rr))).T
     B_star = B0.copy()
     B_star[:r] = np.cos(a) * B0[:r] + np.sin(a) * G
 
@@ -305,7 +365,7 @@ def construct_instance(d: int = 10, k: int = 2, m: int = 4, *, angle_deg: float 
 
     n = 4 * m if n is None else int(n)
     if n < m:
-        raise LinearSetupError(f"{n} training inputs cannot span a {m}-dimensional S: use at least {m}.")
+        raise LinearSetupError(f"{n} training inputs cannot span a {m}-dimensional S: set {{n}} to at least {m}.")
     # Gaussian coefficients, whitened so that X^T X = P_S exactly: every direction of S is seen
     # equally, which keeps gradient descent well conditioned (the theory only needs X to span S).
     Z = rng.standard_normal((n, m))
@@ -336,11 +396,48 @@ class Run:
     def final(self) -> dict[str, float]:
         return {"train": float(self.train_loss[-1]), "id": float(self.id_loss[-1]), "ood": float(self.ood_loss[-1])}
 
+    def settled(self, window: float = SETTLE_WINDOW, rtol: float = SETTLE_RTOL, atol: float = SETTLE_ATOL) -> bool:
+        """Whether the run's final numbers can be read as its limit, by a stated rule: over the last
+        ``window`` of the run's time, no loss (training, ID, OOD) changed by more than ``rtol`` of its
+        final value (or by more than ``atol``, for losses that are zero to rounding).
+
+        A rule about the recorded run, not a proof: a run creeping away from a saddle point slowly
+        enough can pass it. LP's limit is known exactly (:func:`lp_head`); compare with it instead.
+        """
+        start = int(np.searchsorted(self.t, (1.0 - window) * self.t[-1]))
+        for loss in (self.train_loss, self.id_loss, self.ood_loss):
+            tail = loss[start:]
+            if np.max(np.abs(tail - tail[-1])) > rtol * abs(tail[-1]) + atol:
+                return False
+        return True
+
+
+def feature_rank(X: np.ndarray, B0: np.ndarray) -> int:
+    """rank(X B0^T): how many feature directions the training data see (k when every one is seen).
+
+    Singular values below RANK_TOL * ||X||_2 * ||B0||_2 count as zero. A relative cut-off (numpy's
+    default) would not do: when X B0^T is zero in exact arithmetic (every feature in S-perp), its
+    computed entries are rounding noise ~1e-17, and relative to its own largest singular value
+    that noise looks like full rank.
+    """
+    XB = X @ B0.T
+    scale = np.linalg.norm(X, ord=2) * np.linalg.norm(B0, ord=2)
+    return int(np.sum(np.linalg.svd(XB, compute_uv=False) > RANK_TOL * scale))
+
 
 def lp_head(inst: Instance, B0: np.ndarray | None = None) -> np.ndarray:
-    """LP's limit: the minimum-norm least-squares head for frozen features (LP's GD from v = 0 ends here)."""
+    """LP's limit: the minimum-norm least-squares head for frozen features (LP's GD from v = 0 ends here).
+
+    Directions of the head that the training data cannot see (singular values of X B0^T below the
+    cut-off of :func:`feature_rank`) get 0, as LP's gradient descent from v = 0 leaves them.
+    """
     B0 = inst.B0 if B0 is None else B0
-    return np.linalg.lstsq(inst.X @ B0.T, inst.Y, rcond=None)[0]
+    XB = inst.X @ B0.T
+    s_max = float(np.linalg.norm(XB, ord=2))
+    cutoff = RANK_TOL * np.linalg.norm(inst.X, ord=2) * np.linalg.norm(B0, ord=2)
+    if s_max <= cutoff:  # the training data see none of the features: LP never moves from v = 0
+        return np.zeros(B0.shape[0])
+    return np.linalg.lstsq(XB, inst.Y, rcond=cutoff / s_max)[0]
 
 
 def step_size(inst: Instance, v0: np.ndarray, B0: np.ndarray, c: float = STEP_C) -> float:
@@ -429,7 +526,7 @@ def train_many(jobs: list[tuple[Instance, str]], steps: int = DEFAULT_STEPS, rec
         w = np.einsum("rk,rkd->rd", v, B)
         if not np.isfinite(w).all() or np.abs(w).max() > DIVERGENCE_LIMIT:
             raise LinearSetupError(f"Gradient descent diverged for {method}: the predictor grew without bound. "
-                                   f"Use a smaller step constant c (got {c:g}).")
+                                   f"Use a smaller {{c}} (got {c:g}).")
         runs.append(Run(method, recorded * etas[i], v, B, float(etas[i]), inst.train_loss(v, B), inst.id_loss(v, B),
                         inst.ood_loss(v, B)))
     return runs
@@ -480,7 +577,7 @@ def ratio_sweep(eps_values, d: int = 10, k: int = 2, m: int = 4, angle_deg: floa
 
 @dataclass(frozen=True, eq=False)
 class PhaseDiagram:
-    """FT's OOD loss and the Theorem 3.3 bound over a grid of (principal angle, head error)."""
+    """FT's OOD loss and the lower bound (Theorem 3.3's shape) over a grid of (principal angle, head error)."""
 
     angles_deg: np.ndarray  # (A,)
     phis: np.ndarray  # (P,)
