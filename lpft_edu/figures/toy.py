@@ -13,7 +13,7 @@ to each method's current point instead of a legend.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import LogLocator, NullLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from lpft_edu.figures import METHOD_COLORS, TARGET_COLOR
 from lpft_edu.toy import W_STAR, ToyResult
@@ -74,6 +74,8 @@ class PredictorSpacePanel:
         self.star_label = ax.annotate("w*", W_STAR, xytext=(6, -12), textcoords="offset points", fontsize=9)
         self.id_label = ax.text(1.0, 0.02, " fits x_id", transform=ax.get_xaxis_transform(), color=GUIDE, fontsize=8)
         ax.set_aspect("equal", adjustable="box")  # equal axes: angles in the picture are true angles
+        for axis in (ax.xaxis, ax.yaxis):  # few tick labels: their text dominates the render time
+            axis.set_major_locator(MaxNLocator(5))
         ax.set_xlabel("w . x_id   (in-distribution direction)")
         ax.set_ylabel("w . x_ood   (OOD direction)")
         ax.set_title("Effective predictor w = v b\n(dotted: span of b0, where LP moves)", fontsize=9)
