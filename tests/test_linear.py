@@ -43,15 +43,26 @@ def test_feature_error_is_rotation_invariant():
     assert feature_error(inst.B0, inst.B0) == pytest.approx(0.0, abs=1e-12)
 
 
-@pytest.mark.parametrize("d, k, m, fragment", [(10, 2, 8, "dim S slider down"), (10, 2, 0, "dim S slider up"),
-                                                (4, 3, 1, "k slider down"), (10, 0, 3, "k slider up")])
-def test_bad_dimensions_say_which_slider_to_move(d, k, m, fragment):
+@pytest.mark.parametrize("d, k, m, fragment", [(10, 2, 8, r"argument m \(dim S\) down to 7"),
+                                                (10, 2, 0, r"argument m \(dim S\) up"),
+                                                (4, 3, 1, "argument k down"), (10, 0, 3, "argument k up")])
+def test_bad_dimensions_say_which_argument_to_change(d, k, m, fragment):
     with pytest.raises(LinearSetupError, match=fragment):
         check_dims(d, k, m)
 
 
+def test_setup_errors_render_with_an_apps_control_names():
+    with pytest.raises(LinearSetupError) as info:
+        check_dims(10, 2, 8)
+    assert info.value.parameters == {"m", "k"}
+    names = {"m": "the 'dim S' slider", "k": "the 'k' slider"}
+    assert "Move the 'dim S' slider down to 7 or less, or the 'k' slider down." in info.value.render(names)
+    with pytest.raises(KeyError):  # an app without a control for k cannot render it
+        info.value.render({"m": "the 'dim S' slider"})
+
+
 def test_other_bad_settings_are_clear_errors():
-    with pytest.raises(LinearSetupError, match="head error slider down"):
+    with pytest.raises(LinearSetupError, match="argument phi down to 1 or less, or set the argument branch"):
         head_with_error(np.array([1.0, 0.0]), 1.5, branch="below")
     with pytest.raises(LinearSetupError, match="eps"):
         construct_instance(10, 2, 4, eps=2.0)
@@ -86,6 +97,28 @@ def test_invariant_2_drift_is_first_order_in_the_step(seed):
         assert drift.max() <= 1.05 * predicted
         drifts[c] = drift[-1]
     assert 1.7 < drifts[0.1] / drifts[0.05] < 2.3  # halving the step halves the drift
+
+
+def test_lp_head_ignores_rounding_noise_when_no_feature_is_seen():
+    """At angle 0 every feature lies in S-perp and X B0^T is zero up to rounding (~1e-17): numpy's relative
+    cut-off used to invert that noise into a head of norm ~1e13, and LP-FT then diverged."""
+    inst = construct_instance(10, 2, 4, angle_deg=0.0, phi=0.9, eps=0.01, seed=0)
+    assert np.abs(inst.X @ inst.B0.T).max() < 1e-14
+    assert inst.feature_rank == 0
+    assert np.array_equal(lp_head(inst), np.zeros(2))
+    runs = run_methods(inst, steps=200)  # no divergence
+    assert np.abs(runs["LP-FT"].v).max() < 1e-12  # it moves only by rounding noise
+    # A small but real angle is still seen, and LP fits it.
+    tilted = construct_instance(10, 2, 4, angle_deg=1.0, phi=0.9, eps=0.01, seed=0)
+    assert tilted.feature_rank == 2
+    v = lp_head(tilted)
+    assert np.allclose(tilted.X.T @ (tilted.X @ tilted.B0.T @ v - tilted.Y) @ tilted.B0.T, 0, atol=1e-12)
+
+
+def test_run_settled_rule():
+    inst = construct_instance(10, 2, 4, angle_deg=30, phi=0.9, eps=0.01, seed=0)
+    assert train(inst, "FT", steps=2000).settled()
+    assert not train(inst, "FT", steps=40, record_every=4).settled()  # cut off while still falling
 
 
 def test_lp_is_head_only_and_converges_to_least_squares():

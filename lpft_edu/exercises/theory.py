@@ -28,12 +28,13 @@ def check_cos_theta_max(answer) -> None:
     if close(answer, expected, rtol=1e-6, atol=1e-9):
         return verdict(True, f"cos theta_max = {expected:.6f}, i.e. theta_max = {np.degrees(np.arccos(expected)):.2f} degrees "
                              "(the construction asked for 40).")
-    return verdict(False, "Take the LARGEST principal angle between rowspace(B0) (columns: B0.T) and S-perp "
-                          "(inst.S_perp): subspace_angles returns them largest first.")
+    return verdict(False, "cos theta_max uses the largest principal angle between the feature space and S-perp. "
+                          "Check which of your matrices have the spanning vectors as columns, and which angle "
+                          "of the returned list is the largest.")
 
 
 def check_bound(answer) -> None:
-    """Exercise 2: Theorem 3.3's bound on FT's OOD loss (loss units) for exercise_instance(2)."""
+    """Exercise 2: the lower bound on FT's OOD loss (loss units, Theorem 3.3's shape) for exercise_instance(2)."""
     if not_answered(answer):
         return verdict(False, "Set `answer` to a number first.")
     inst = exercise_instance(2)
@@ -44,8 +45,9 @@ def check_bound(answer) -> None:
     root = max(inst.bound(), 0.0)
     if close(answer, root, rtol=1e-6):
         return verdict(False, "That is the bound on sqrt(OOD loss). Square it to bound the loss itself.")
-    return verdict(False, "Use theory.ft_lower_bound(cos_theta, phi, ||w*||, eps) with the instance's measured "
-                          "quantities, then square it (it is a bound on the square root of the loss).")
+    return verdict(False, "Feed the instance's measured angle cosine, head error, ||w*|| and eps to the bound "
+                          "function; it bounds the square root of the loss. What does a negative value tell you, "
+                          "and what do you do to get a bound on the loss itself?")
 
 
 def check_lpft_head(answer, tol: float = 1e-12) -> None:
@@ -75,4 +77,5 @@ def check_ratio_slope(answer) -> None:
     if close(answer, slope, rtol=0.0, atol=0.15):
         return verdict(True, f"The measured slope is {slope:.2f}: LP's OOD loss shrinks like eps^2 while FT's stays "
                              "above a positive bound, so the ratio falls like eps^2.")
-    return verdict(False, "Fit a line to log(ratio) against log(eps), e.g. theory.log_log_slope(sweep.eps, sweep.ratio).")
+    return verdict(False, "Fit a straight line to the points (log eps, log ratio) by least squares and take its "
+                          "slope (numpy has a polynomial fit).")
