@@ -73,7 +73,8 @@ PopQuiz(
             "its OOD loss is ...", ["exactly 0, like LP's", "strictly above 0"], "strictly above 0"),
     explanation="Fine-tuning from a random head distorts even perfect features when they reach into directions the "
                 "training data never span (Proposition 3.7 below; 'with probability 1' over the random head). If "
-                "instead every feature direction lay inside the training span, FT would reach 0 as well.",
+                "instead every feature direction lay inside the training span, FT would reach 0 as well once it "
+                "fits the training data.",
 )
 
 # %% [markdown]
@@ -172,8 +173,10 @@ plt.show()
 # paper's statement see its Section 3. It is **vacuous** (the right side is $\le 0$, so it says nothing)
 # once $\varepsilon\,\|w_\star\| \ge \cos\theta_{max}(R_0, S^\perp)\, h(\varphi, \|w_\star\|)$.
 #
-# Move the sliders: the red FT curve never enters the shaded region below the dashed bound. LP (blue) and
-# LP-FT (green, dashed) are on the same axes. The readout gives the instance's measured angle, head error
+# Move the sliders: the red FT curve stays out of the shaded region below the dashed bound. (The bound is
+# proved for gradient flow and the app runs gradient descent, which follows the flow to within its small
+# step; the tests try the app across its ranges and FT never crosses, and the readout would say so if it
+# did.) LP (blue) and LP-FT (green, dashed) are on the same axes. The readout gives the instance's measured angle, head error
 # and eps (they match the sliders to rounding error), the losses at the end of the run with whether each
 # has settled, LP's exact limit, and a note whenever the sliders leave a result's hypotheses.
 
@@ -188,8 +191,9 @@ app
 #    (the readout says why). Towards 90° the bound weakens; at 90° it is vacuous.
 # 2. **Head error**: the app builds its initial head along $v_\star$ ($v_0 = \beta\, v_\star/\|v_\star\|$ with $\beta \ge 0$,
 #    shorter or longer than $v_\star$), and for *those* heads $\varphi = 0$ means $v_0 = v_\star$: FT barely distorts.
-#    For other heads $\varphi = 0$ means much less (next cell). Switch the head to *longer than $v_\star$* and raise
-#    $\varphi$: a head that is too large hurts as much as one that is too small.
+#    For other heads $\varphi = 0$ means much less (next cell). Switch the head to *longer than $v_\star$*: at the
+#    same $\varphi$ the bound is the same, and FT's OOD loss nearly so (0.071 against 0.073 at the defaults), so a
+#    head that is too long distorts about as much as one that is too short.
 # 3. **eps**: worse features lower the bound and raise LP's loss. At the defaults the bound is vacuous from
 #    eps = 0.085 on (the readout says "vacuous" and why).
 # 4. **Small angles, e.g. 10°**: LP is still falling at the end of the run (it learns slowly when its features
@@ -235,15 +239,18 @@ print(f"gradient descent: sqrt(OOD loss) minus its drift-corrected bound is at l
 # As $B_0 \to B_\star$, $L_{ood}(\text{LP}) / L_{ood}(\text{FT at any } t) \to 0$, under two non-degeneracy
 # conditions: $\cos\theta_{max}(R_\star, S) \ne 0$ and $\cos\theta_{max}(R_\star, S^\perp) \ne 0$, with
 # $R_\star = \mathrm{rowspace}(B_\star)$ (the paper also assumes training inputs with a density on $S$). LP's
-# OOD loss shrinks as the features improve, while FT's stays above the positive bound. Below: FT from a random
+# OOD loss shrinks as the features improve, while FT's stays above the bound, which is positive once $\varepsilon$
+# is small. Below: FT from a random
 # Gaussian head, divided by FT's *best* OOD loss over training (so no early-stopping time rescues FT), at
 # the app's angle of 30°, and twice outside the hypotheses. In these sweeps $B_\star$ approaches $B_0$, so the
 # conditions on $R_\star$ become conditions on $R_0$:
 #
-# * at $\theta_{max} = 90°$, $R_0$ lies inside $S$ and $\cos\theta_{max}(R_\star, S^\perp) \to 0$: LP and FT lose
-#   the same part of $w_\star$, and the ratio stays at 1.58;
+# * at $\theta_{max} = 90°$, $R_0$ lies inside $S$ and $\cos\theta_{max}(R_\star, S^\perp) \to 0$: FT cannot distort
+#   anything, both methods miss the part of $w_\star$ in $S^\perp$ and LP also the part in $S$ outside $R_0$, all
+#   of order $\varepsilon$, so the ratio stays at 1.58;
 # * with $k = 3$ features and $\dim S = 2$, some direction of $R_\star$ is orthogonal to $S$, so
-#   $\cos\theta_{max}(R_\star, S) = 0$: LP cannot learn that direction either, and the ratio levels off at about 0.071.
+#   $\cos\theta_{max}(R_\star, S) = 0$: LP cannot learn the part of $v_\star$ along the feature the data never see, even
+#   with perfect features, and the ratio levels off at about 0.071.
 
 # %%
 eps_grid = np.geomspace(0.3, 1e-3, pick(10, 6))
@@ -266,13 +273,15 @@ plt.show()
 # feature direction), linear probing finds the head $v_\star$ itself, which fits the training data exactly.
 # Fine-tuning from there sees zero residual, zero gradient: nothing moves, the OOD loss stays at 0. FT from a
 # random head has to move the head, balancedness makes the features move with it, and when every feature
-# direction reaches into $S^\perp$ ($\cos\theta_{max}(R_0, S^\perp) > 0$) the bound keeps its OOD loss above 0.
+# direction reaches into $S^\perp$ ($\cos\theta_{max}(R_0, S^\perp) > 0$) the bound keeps its OOD loss above 0 (a random
+# head has $\varphi > 0$ with probability 1).
 #
 # Both hypotheses matter:
 # * with $k = 3$ features but $\dim S = 2$, $\mathrm{rank}(XB_0^\top) \le 2 < k$: LP cannot learn the part of
 #   $v_\star$ the data cannot see, LP-FT starts at zero residual anyway and never moves, and it stays at LP's
 #   OOD loss (0.61 below);
-# * when $R_0$ lies inside $S$ (angle 90°), there is nothing in $S^\perp$ to distort: FT reaches OOD loss 0 too.
+# * when $R_0$ lies inside $S$ (angle 90°), the features read nothing of $S^\perp$, so there is nothing FT could
+#   distort: once it fits the training data its OOD loss is 0 too ([the linear theory](../docs/theory.md), section 5).
 
 # %%
 perfect = construct_instance(10, 2, 4, angle_deg=30, eps=0.0, seed=1)  # v0: a random Gaussian head
@@ -311,10 +320,11 @@ plt.show()
 # ## The in-distribution side: when FT wins ID
 #
 # When $w_\star$ is not in the row space of $B_0$ (here $\varepsilon = 0.2$) and there are fewer features than
-# training directions ($k < \dim S$), no head on the frozen features can fit the training data: LP's ID loss
-# stalls. FT can change the features along $S$, fits the training data and reaches a lower ID loss. That is
-# why FT is the default in practice, and why LP-FT, which also fine-tunes, keeps FT's ID advantage. With
-# $k \ge \dim S$ the claim fails: LP already fits $S$ exactly.
+# training directions ($k < \dim S$), in general no head on the frozen features fits the training data: LP's
+# ID loss stalls. FT can change the features along $S$, fits the training data and reaches a lower ID loss.
+# This is the linear picture of why FT usually wins in distribution, and LP-FT, which also fine-tunes, keeps
+# that advantage. With $k \ge \dim S$ the claim fails: $X B_0^\top$ then has rank $\dim S$ (at every angle
+# above 0° here), so LP already fits $S$ exactly.
 
 # %%
 id_inst = construct_instance(10, 2, 4, angle_deg=30, eps=0.2, seed=3)
@@ -406,7 +416,8 @@ check_lpft_head(answer)
 # About 2. LP's head is a least-squares fit on features that are off by $\varepsilon$: its OOD error is at most of
 # order $\varepsilon$, so its OOD loss is of order $\varepsilon^2$. FT's OOD loss stays above the bound, which tends to
 # a positive constant as $\varepsilon \to 0$ (a random head has $\varphi > 0$). So the ratio falls like
-# $\varepsilon^2$: slope 2 on log-log axes. The two sweeps outside the hypotheses have slope about 0.
+# $\varepsilon^2$: slope 2 on log-log axes. The two sweeps outside the hypotheses flatten out instead (slope near 0
+# at small $\varepsilon$).
 #
 # </details>
 
@@ -425,21 +436,23 @@ check_ratio_slope(answer)
 #   directions never change (invariant 1, exact even for gradient descent), and head and feature changes are
 #   tied by balancedness (invariant 2, exact for gradient flow; gradient descent drifts by $O(\text{step})$).
 # * **Lower bound** (the shape of Theorem 3.3, proved in [the linear theory](../docs/theory.md)): if the
-#   features reach into unseen directions ($\cos\theta_{max}(R_0, S^\perp) > 0$) and $\varphi > 0$, FT's OOD loss
-#   stays above $\sigma_{min}(\Sigma)\,(\cos\theta_{max}\, h(\varphi, \|w_\star\|) - \varepsilon\|w_\star\|)^2$ at every time. A
+#   features reach into unseen directions ($\cos\theta_{max}(R_0, S^\perp) > 0$) and $\varphi > 0$, FT's OOD loss under
+#   gradient flow stays at or above $\sigma_{min}(\Sigma)\,\max\big(0,\ \cos\theta_{max}\, h(\varphi, \|w_\star\|) - \varepsilon\|w_\star\|\big)^2$
+#   at every time. A
 #   small angle makes it strong, a large one weak. It is **vacuous** once
 #   $\varepsilon\|w_\star\| \ge \cos\theta_{max}(R_0, S^\perp)\, h(\varphi, \|w_\star\|)$: at the app's defaults from
 #   $\varepsilon \approx 0.085$ on, and always at $\varphi = 0$, where it says nothing (and $\varphi = 0$ does not mean
 #   the head is right: from $v_0 = -v_\star$ FT's OOD loss stays above 2).
 # * **Theorem 3.4:** when $\cos\theta_{max}(R_\star, S) \ne 0$ and $\cos\theta_{max}(R_\star, S^\perp) \ne 0$, LP's OOD
-#   loss vanishes with the feature error while FT's does not, so with good features LP beats FT OOD by an
-#   arbitrarily large factor. At 90° the ratio stays at 1.58; with $k > \dim S$ it levels off.
+#   loss vanishes with the feature error while FT's (from a random head) does not, so with good features LP
+#   beats FT OOD by an arbitrarily large factor. At 90° the ratio stays at 1.58; with $k > \dim S$ it levels off.
 # * **Proposition 3.7:** with perfect features and $\mathrm{rank}(XB_0^\top) = k$, LP-FT starts from a head that
-#   already fits, nothing moves, and its OOD loss stays 0, while FT's stays above 0 when
-#   $\cos\theta_{max}(R_0, S^\perp) > 0$. With $k = 3 > \dim S = 2$ LP-FT stays at LP's OOD loss (0.61 here); when
+#   already fits, nothing moves, and its OOD loss stays 0, while FT's (from a random head, $\varphi > 0$) stays
+#   above 0 when $\cos\theta_{max}(R_0, S^\perp) > 0$. With $k = 3 > \dim S = 2$ LP-FT stays at LP's OOD loss (0.61 here); when
 #   $R_0$ lies inside $S$, FT reaches 0 too.
-# * **ID side:** when $w_\star \notin \mathrm{rowspace}(B_0)$ and $k < \dim S$, FT reaches a lower ID loss than LP; LP-FT
-#   keeps that advantage. With $k \ge \dim S$, LP already fits $S$ exactly.
+# * **ID side:** when $w_\star \notin \mathrm{rowspace}(B_0)$ and $k < \dim S$, LP in general cannot fit the training
+#   data, while FT, once it fits them, has ID loss 0: FT wins in distribution, and LP-FT keeps that advantage.
+#   With $k \ge \dim S$, LP already fits $S$ exactly.
 #
 # Lesson 3 runs LP, FT and LP-FT on real images (CIFAR-10 → STL-10).
 #

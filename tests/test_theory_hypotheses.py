@@ -127,6 +127,15 @@ def test_phi_zero_is_not_a_right_head():
     assert right.ood_loss.min() < 1e-3  # from +v* (the app's phi = 0) it does not
 
 
+def test_a_long_head_distorts_about_as_much_as_a_short_one_with_the_same_phi():
+    """The lesson: at the app's defaults, 0.071 (longer than v*) against 0.073 (shorter), same bound."""
+    short, long_ = (construct_instance(10, 2, 4, angle_deg=30, phi=0.9, eps=0.01, branch=b, seed=0)
+                    for b in ("below", "above"))
+    assert short.loss_bound() == pytest.approx(long_.loss_bound(), rel=1e-12)
+    ft_short, ft_long = (train(i, "FT", steps=2000).ood_loss.min() for i in (short, long_))
+    assert round(ft_short, 3) == 0.073 and round(ft_long, 3) == 0.071
+
+
 # -- the phase diagram: monotone only where the head error dominates -----------------------------------
 
 @pytest.fixture(scope="module")
