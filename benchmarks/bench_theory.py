@@ -28,6 +28,31 @@ MOVES = {
 DEFAULTS = {"angle": 30.0, "phi": 0.9, "eps": 0.01, "k": 2, "m": 4}
 
 
+def move_breakdown(moves: int = 12) -> dict[str, float]:
+    """Median ms of one angle move, and of its two parts: training (three runs in one batch) and the PNG render.
+
+    The demo's text quotes the total ("about 50 ms of computation"); this says where it goes.
+    """
+    from lpft_edu.apps import theory as app_module
+    from lpft_edu.linear import run_methods
+
+    app = app_module.TheoryApp()
+    total, train, render = [], [], []
+    for i in range(moves):
+        start = time.perf_counter()
+        app.angle.value = DEFAULTS["angle"] + (1 if i % 2 == 0 else 0)
+        total.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        run_methods(app.instance, steps=app_module.APP_STEPS, record_every=app_module.APP_RECORD_EVERY,
+                    c=app_module.APP_STEP_C)
+        train.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        app.render()
+        render.append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(values) for name, values in
+            (("move", total), ("training", train), ("render", render))}
+
+
 def slider_medians() -> dict[str, float]:
     from lpft_edu.apps.theory import TheoryApp
 
@@ -61,6 +86,9 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     for name, ms in slider_medians().items():
         print(f"TheoryApp slider {name:6s} median {ms:6.1f} ms")
+    parts = move_breakdown()
+    print("one angle move: median {move:.1f} ms = training {training:.1f} ms + PNG render {render:.1f} ms "
+          "+ readout".format(**parts))
     if args.lesson:
         for fast in (True, False):
             print(f"lesson 2 ({'fast' if fast else 'default'} mode): {lesson_seconds(fast):.1f} s")

@@ -23,9 +23,9 @@
 #
 # Each slider move builds a new instance with exactly these values, plus the **feature error** eps
 # of the pretrained features, k features and **dim S** training directions, and trains linear
-# probing (LP), FT and LP-FT by gradient descent. One move takes about 50 ms of computation
-# (measured in Python on a 2-core machine with `benchmarks/run_all.py`; the browser adds its round
-# trip). The readout says whether each run has settled by the end of training (LP, whose limit is
+# probing (LP), FT and LP-FT by gradient descent. One move takes 50 to 80 ms of computation (the
+# median for each slider, measured in Python on a 2-core machine with `benchmarks/run_all.py`; the
+# browser adds its round trip). The readout says whether each run has settled by the end of training (LP, whose limit is
 # known exactly, can still be falling at small angles: the dotted line shows where it is going) and
 # when the sliders leave a result's hypotheses. Settings the theory does not cover (it needs
 # dim S < d - k) show a message that names the slider to move. *Theory from Kumar et al., ICLR 2022,
