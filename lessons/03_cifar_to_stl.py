@@ -36,6 +36,7 @@
 import html
 
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import HTML, display
 
 from lpft_edu import paper_numbers
@@ -190,8 +191,6 @@ viewer
 # %%
 f0, f1 = distortion_exercise_features()
 # BEGIN SOLUTION
-import numpy as np  # noqa: E402
-
 answer = np.linalg.norm(f1 - f0, axis=1).mean()
 # END SOLUTION
 check_feature_distortion(answer)
