@@ -44,9 +44,13 @@ def test_nothing_is_visible_at_the_target_until_a_folder_is_complete(tmp_path, m
 KILLED_WRITER = """
     import os, signal, sys
     from lpft_edu.vision import fake
-    def die(*args, **kwargs):  # the STL images are being written: kill -9 this process right now
-        os.kill(os.getpid(), signal.SIGKILL)
-    fake._write_stl_images = die
+    write_images, calls = fake._write_stl_images, []
+    def die_on_test_images(*args, **kwargs):  # train_X/train_y written, test_X open: kill -9 now
+        calls.append(args)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        write_images(*args, **kwargs)
+    fake._write_stl_images = die_on_test_images
     fake.write_fake_data(sys.argv[1], fake.FakeSizes(100, 40, 20, 60))
 """
 
@@ -77,7 +81,7 @@ CONCURRENT_WRITER = """
     if not fake.has_fake_data(root):
         fake.write_fake_data(root, fake.FakeSizes(100, 40, 20, 60))
     d = data.load_cifar_stl(root, val_size=10)
-    print(d.kind, len(d.train), len(d.ood_test), (root / fake.CIFAR_DIR).stat().st_ino)
+    print(d.summary()["kind"], len(d.train), len(d.ood_test), (root / fake.CIFAR_DIR).stat().st_ino)
 """
 
 
