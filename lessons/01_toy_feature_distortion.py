@@ -42,6 +42,23 @@
 #    promise;
 # 4. explain why starting fine-tuning from the converged linear-probe head prevents the distortion.
 
+# %% [markdown] tags=["launch-badges"]
+# **Run this lesson online** (nothing to install; Colab needs a Google account):
+#
+# * Instructor version (with solutions): [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lpft-edu/lpft-edu/blob/main/lessons/01_toy_feature_distortion.ipynb) [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/lpft-edu/lpft-edu/HEAD?labpath=lessons%2F01_toy_feature_distortion.ipynb)
+# * Student version (exercises to do): [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lpft-edu/lpft-edu/blob/main/student/01_toy_feature_distortion.ipynb) [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/lpft-edu/lpft-edu/HEAD?labpath=student%2F01_toy_feature_distortion.ipynb)
+
+# %% tags=["colab-install"]
+# On Google Colab, install lpft-edu first (about a minute). Anywhere else (Jupyter, Voila,
+# Binder, your laptop) this cell does nothing: the package is already installed there.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
+                           "lpft-edu @ git+https://github.com/lpft-edu/lpft-edu"])
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -40,6 +40,23 @@
 #    (Theorem 3.4), why LP-FT does not distort perfect features (Proposition 3.7), and when FT wins in
 #    distribution.
 
+# %% [markdown] tags=["launch-badges"]
+# **Run this lesson online** (nothing to install; Colab needs a Google account):
+#
+# * Instructor version (with solutions): [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lpft-edu/lpft-edu/blob/main/lessons/02_linear_theory.ipynb) [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/lpft-edu/lpft-edu/HEAD?labpath=lessons%2F02_linear_theory.ipynb)
+# * Student version (exercises to do): [![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/lpft-edu/lpft-edu/blob/main/student/02_linear_theory.ipynb) [![Launch on Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/lpft-edu/lpft-edu/HEAD?labpath=student%2F02_linear_theory.ipynb)
+
+# %% tags=["colab-install"]
+# On Google Colab, install lpft-edu first (about a minute). Anywhere else (Jupyter, Voila,
+# Binder, your laptop) this cell does nothing: the package is already installed there.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet",
+                           "lpft-edu @ git+https://github.com/lpft-edu/lpft-edu"])
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -21,10 +21,17 @@ name the lesson and line.
 Student notebooks keep the instructor notebook's cell ids, so ``make student`` is deterministic and
 ``git diff student/`` shows only real changes.
 
+Every lesson opens with two *launch cells* (see :mod:`lpft_edu.launch`): Colab and Binder badges
+under the title cell, and a first code cell that installs the package on Colab only. ``launch``
+writes them into the lesson source and re-syncs the notebook; the student version keeps both, with
+badges that open the student notebook.
+
 Command line (also behind ``make sync`` and ``make student``)::
 
-    python -m lpft_edu.authoring sync [PATH ...]   # rewrite .ipynb twins from their .py sources (all when no PATH)
-    python -m lpft_edu.authoring check             # exit 1 if a pair is out of sync, has outputs, or a solution is malformed
+    python -m lpft_edu.authoring sync [PATH ...]    # rewrite .ipynb twins from their .py sources (all when no PATH)
+    python -m lpft_edu.authoring launch [PATH ...]  # insert or refresh the launch cells, then sync (all lessons when no PATH)
+    python -m lpft_edu.authoring check              # exit 1 if a pair is out of sync, has outputs, a solution is
+                                                    # malformed or a lesson's launch cells are missing or stale
     python -m lpft_edu.authoring student --out student
 """
 from __future__ import annotations
@@ -42,6 +49,8 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+
+from lpft_edu import launch
 
 REPO = Path(__file__).resolve().parent.parent
 LESSONS = REPO / "lessons"
@@ -238,6 +247,59 @@ def solution_problems(source: Path) -> list[str]:
     return problems
 
 
+def _tags(cell) -> list[str]:
+    return list(cell.metadata.get("tags", []))
+
+
+def is_launch_cell(cell) -> bool:
+    return bool({launch.BADGES_TAG, launch.COLAB_TAG} & set(_tags(cell)))
+
+
+def with_launch_cells(nb, name: str, student: bool = False):
+    """``nb`` with its launch cells written afresh: the badge cell right under the title cell (the
+    first cell) and the Colab cell as the first code cell. Old launch cells are dropped first, so
+    applying it twice changes nothing. (Cell ids come later, from :func:`instructor_notebook`.)"""
+    rest = [c for c in nb.cells if not is_launch_cell(c)]
+    code = "\n".join(c.source for c in rest if c.cell_type == "code")
+    badges = nbformat.v4.new_markdown_cell(launch.badges_markdown(name, student=student))
+    badges.metadata["tags"] = [launch.BADGES_TAG]
+    colab = nbformat.v4.new_code_cell(launch.colab_cell(launch.lesson_extras(code)))
+    colab.metadata["tags"] = [launch.COLAB_TAG]
+    cells = rest[:1] + [badges]
+    rest = rest[1:]
+    first_code = next((i for i, c in enumerate(rest) if c.cell_type == "code"), len(rest))
+    nb.cells = cells + rest[:first_code] + [colab] + rest[first_code:]
+    return nb
+
+
+def _launch_view(nb) -> list[tuple[str, str, list[str]]]:
+    return [(c.cell_type, c.source.strip(), _tags(c)) for c in nb.cells]
+
+
+def launch_problems(source: Path) -> list[str]:
+    """Why a lesson's launch cells differ from what ``launch`` writes (empty when they agree)."""
+    nb = jupytext.read(source)
+    expected = with_launch_cells(jupytext.read(source), source.stem)
+    if _launch_view(nb) == _launch_view(expected):
+        return []
+    have = sum(map(is_launch_cell, nb.cells))
+    what = "are missing" if not have else "differ from what the tool writes (moved, edited or stale)"
+    return [f"{_rel(source)}: the launch cells (Colab/Binder badges, Colab install cell) {what}: "
+            f"run `python -m lpft_edu.authoring launch {_rel(source)}`"]
+
+
+def write_launch_cells(source: Path) -> list[Path]:
+    """Insert or refresh the launch cells in a lesson source, then re-sync its notebook."""
+    nb = jupytext.read(source)
+    updated = with_launch_cells(jupytext.read(source), source.stem)
+    written = []
+    if _launch_view(nb) != _launch_view(updated):
+        jupytext.write(updated, source, fmt="py:percent")
+        written.append(source)
+    written.append(write_notebook(source))
+    return written
+
+
 def student_notebook(source: Path):
     """The student version of a lesson: solution regions replaced, solution cells removed, a note added."""
     problems = solution_problems(source)
@@ -245,6 +307,9 @@ def student_notebook(source: Path):
         raise SolutionError("\n".join(problems))
     nb = instructor_notebook(source)
     kept = [c for c in nb.cells if SOLUTION_TAG not in c.metadata.get("tags", [])]
+    for cell in kept:
+        if launch.BADGES_TAG in _tags(cell):  # the student's badges open the student notebook
+            cell.source = launch.badges_markdown(source.stem, student=True)
     for i, cell in enumerate(kept):
         if cell.cell_type == "code":
             later = "\n".join(c.source for c in kept[i + 1:] if c.cell_type == "code")
@@ -296,8 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sy = sub.add_parser("sync", help="rewrite lesson .ipynb twins from their .py sources, without outputs")
     sy.add_argument("paths", nargs="*", metavar="PATH", help="lesson .py (or .ipynb) to sync; every lesson when none")
-    sub.add_parser("check", help="fail if a lesson pair is out of sync, a notebook has outputs, or a solution "
-                                 "region holds an import")
+    la = sub.add_parser("launch", help="insert or refresh each lesson's launch cells (Colab and Binder badges, "
+                                       "the Colab install cell), then sync its notebook")
+    la.add_argument("paths", nargs="*", metavar="PATH", help="lesson .py (or .ipynb); every lesson when none")
+    sub.add_parser("check", help="fail if a lesson pair is out of sync, a notebook has outputs, a solution "
+                                 "region holds an import, or a lesson's launch cells are missing or stale")
     st = sub.add_parser("student", help="write student versions with solutions stripped")
     st.add_argument("--out", type=Path, default=REPO / "student")
     args = parser.parse_args(argv)
@@ -305,9 +373,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sync":
         for source in [_source_of(p) for p in args.paths] or lesson_sources():
             print("wrote", _rel(write_notebook(source)))
+    elif args.command == "launch":
+        for source in [_source_of(p) for p in args.paths] or student_sources():
+            for path in write_launch_cells(source):
+                print("wrote", _rel(path))
     elif args.command == "check":
         problems = [p for s in lesson_sources() for p in sync_problems(s) + solution_problems(s)]
-        print("\n".join(problems) or "all lesson pairs in sync, every solution region well formed")
+        problems += [p for s in student_sources() for p in launch_problems(s)]
+        print("\n".join(problems) or "all lesson pairs in sync, every solution region well formed, "
+                                      "launch cells up to date")
         return 1 if problems else 0
     else:
         try:

@@ -10,7 +10,7 @@ import jupytext
 import nbformat
 import pytest
 
-from lpft_edu import authoring
+from lpft_edu import authoring, launch
 from lpft_edu.exercises import not_answered, passed, verdict
 
 LESSON = """# %% [markdown]
@@ -260,3 +260,56 @@ def test_glossary_is_alphabetical_and_every_link_to_it_resolves():
     broken = [f"{p.name}: #{a}" for p in linking for a in re.findall(r"glossary\.md#([\w\-]+)", p.read_text())
               if a not in anchors]
     assert not broken, "links to glossary terms that do not exist:\n" + "\n".join(broken)
+
+
+# -- launch cells (Colab and Binder badges, the Colab install cell) -----------------------------------
+
+def _launch_cells(nb):
+    return [(i, c.metadata.get("tags")) for i, c in enumerate(nb.cells) if authoring.is_launch_cell(c)]
+
+
+def test_launch_inserts_badges_under_the_title_and_the_colab_cell_first_and_is_idempotent(in_tmp_repo, capsys):
+    src = write_lesson(in_tmp_repo, LESSON, "01_a.py")
+    authoring.write_notebook(src)
+    assert authoring.main(["check"]) == 1
+    assert "01_a.py: the launch cells (Colab/Binder badges, Colab install cell) are missing" in capsys.readouterr().out
+    assert authoring.main(["launch", str(src)]) == 0
+    nb = jupytext.read(src)
+    assert _launch_cells(nb) == [(1, [launch.BADGES_TAG]), (2, [launch.COLAB_TAG])]
+    assert nb.cells[0].source.startswith("# A lesson") and nb.cells[3].source == "import numpy as np"
+    assert launch.colab_url("lessons/01_a.ipynb") in nb.cells[1].source
+    assert launch.binder_url("student/01_a.ipynb") in nb.cells[1].source
+    assert launch.pip_requirement() in nb.cells[2].source
+    once, twin = src.read_text(), src.with_suffix(".ipynb").read_text()
+    assert authoring.main(["launch", str(src)]) == 0
+    assert src.read_text() == once and src.with_suffix(".ipynb").read_text() == twin
+    assert authoring.main(["check"]) == 0
+
+
+def test_check_notices_an_edited_or_moved_launch_cell(in_tmp_repo, capsys):
+    src = write_lesson(in_tmp_repo, LESSON, "01_a.py")
+    authoring.write_launch_cells(src)
+    assert authoring.launch_problems(src) == []
+    edited = src.read_text().replace("github.com/", "example.org/", 1)
+    src.write_text(edited)
+    authoring.write_notebook(src)
+    assert authoring.main(["check"]) == 1
+    assert "differ from what the tool writes" in capsys.readouterr().out
+    authoring.write_launch_cells(src)
+    nb = jupytext.read(src)
+    nb.cells.insert(5, nb.cells.pop(2))  # the Colab cell no longer first among the code cells
+    jupytext.write(nb, src, fmt="py:percent")
+    assert authoring.launch_problems(src) != []
+    authoring.write_launch_cells(src)
+    assert authoring.launch_problems(src) == [] and len(_launch_cells(jupytext.read(src))) == 2
+
+
+def test_student_version_keeps_the_launch_cells_with_badges_for_the_student_notebook(in_tmp_repo):
+    src = write_lesson(in_tmp_repo, LESSON, "01_a.py")
+    authoring.write_launch_cells(src)
+    nb = authoring.student_notebook(src)
+    [badges] = [c for c in nb.cells if launch.BADGES_TAG in c.metadata.get("tags", [])]
+    assert badges.source == launch.badges_markdown("01_a", student=True)
+    assert "student/01_a.ipynb" in badges.source and "lessons/01_a.ipynb" not in badges.source
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert launch.COLAB_TAG in code[0].metadata.get("tags", []) and launch.pip_requirement() in code[0].source
