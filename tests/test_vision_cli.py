@@ -248,7 +248,7 @@ def test_resume_of_a_missing_run_explains(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra", [["--epochs", "5"], ["--smoke"], ["--lr-ft", "0.1"], ["--runs", "elsewhere"],
-                                   ["--sweep-lr"]])
+                                   ["--sweep-lr"], ["--preset", "colab-t4"]])
 def test_resume_refuses_options_it_would_otherwise_ignore(run_copy, extra, capsys):
     before = (run_copy / "results.json").read_bytes()
     assert _main(["--resume", str(run_copy)] + extra) == 2
@@ -369,3 +369,49 @@ def test_usage_errors_are_one_line(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "lp,ft,lpft" in err and "--methods" in err and len(err.strip().splitlines()) == 1
+
+
+# -- presets -----------------------------------------------------------------------------------------
+def _config(argv):
+    return cli.config_from_args(cli.build_parser().parse_args(argv))
+
+
+def test_colab_t4_preset_sets_the_sizes_it_states():
+    from lpft_edu.vision.experiment import PRESET_NOTES, PRESETS, preset_config
+    cfg = _config(["--preset", "colab-t4"])
+    stated = {"backbone": "resnet18-imagenet", "image_size": 160, "epochs": 4, "batch_size": 128,
+              "limit_train": 20000, "limit_eval": 5000, "lp_cs": 25, "distortion_examples": 1000}
+    assert {k: getattr(cfg, k) for k in stated} == stated
+    assert cfg == preset_config("colab-t4") and not cfg.smoke
+    # every size the preset changes is stated in its note (and so in --help) ...
+    note = PRESET_NOTES["colab-t4"]
+    for text in ("160 px", "4 epochs", "batch 128", "20,000 training images", "5,000 images", "25 C values",
+                 "1,000 distortion examples", "design target", "not yet measured"):
+        assert text in note
+    assert set(PRESETS["colab-t4"]) >= set(stated) - {"backbone", "batch_size"}
+    # ... and --help shows the preset beside each option it changes
+    helptext = " ".join(cli.build_parser().format_help().split())
+    assert "--preset colab-t4 160" in helptext and "--preset colab-t4 20000" in helptext
+    assert "design target" in helptext
+
+
+def test_explicit_options_override_the_preset():
+    cfg = _config(["--preset", "colab-t4", "--epochs", "6", "--image-size", "224", "--limit-train", "1000"])
+    assert (cfg.epochs, cfg.image_size, cfg.limit_train) == (6, 224, 1000)
+    assert cfg.limit_eval == 5000 and cfg.lp_cs == 25  # the rest stays the preset's
+
+
+def test_preset_options_are_validated(capsys):
+    assert _main(["--preset", "colab-t4", "--epochs", "0", "--runs", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "--epochs" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, expected", [(["--preset", "colab-t5"], "colab-t4"),
+                                            (["--preset", ""], "colab-t4"),
+                                            (["--preset", "colab-t4", "--smoke"], "--smoke")])
+def test_unknown_or_conflicting_preset_exits_2_with_one_line(argv, expected, tmp_path, capsys):
+    assert _main(argv + ["--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lpft-cifar-stl: --preset") and expected in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # refused before any run directory exists

@@ -5,6 +5,8 @@ Examples::
     lpft-cifar-stl --smoke                         # fake data, tiny CNN, CPU, well under 90 s
     python data_scripts/download.py                # real CIFAR-10 + STL-10 into ~/.cache/lpft_edu
     lpft-cifar-stl                                 # LP + FT + LP-FT, ResNet-18 ImageNet, 10 epochs, GPU
+    lpft-cifar-stl --preset colab-t4               # sized for a free Colab T4 (~15 min: a design target, unmeasured)
+    lpft-cifar-stl --preset colab-t4 --epochs 6    # a preset, with one of its values overridden
     lpft-cifar-stl --methods lp,ft --epochs 20 --sweep-lr
     lpft-cifar-stl --backbone resnet50-moco-v2 --weights moco_v2_800ep_pretrain.pth.tar --epochs 20
     lpft-cifar-stl --resume runs/20250101-120000-ab12cd   # continue an interrupted run
@@ -12,6 +14,10 @@ Examples::
 Exit status: 0 complete, 2 refused (bad option, missing data or weights, run not resumable: one
 line on stderr says why and how to fix it), 3 a method diverged (results.json says which, and the
 flag to lower), 130 interrupted (resumable), 1 anything else.
+
+Presets (``--preset NAME``) give a base configuration sized for a machine; every option given
+explicitly overrides the preset's value (``--preset colab-t4 --epochs 6`` runs 6 epochs). A preset
+cannot be combined with ``--smoke`` (both set the whole base) or ``--resume``.
 """
 from __future__ import annotations
 
@@ -51,7 +57,7 @@ def _show(value) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """Options of every config field come from its metadata (flag, help, parser) in
     :class:`~lpft_edu.vision.experiment.ExperimentConfig`, with the defaults shown from the dataclass."""
-    from lpft_edu.vision.experiment import ExperimentConfig, cli_fields, smoke_config
+    from lpft_edu.vision.experiment import PRESET_NOTES, PRESETS, ExperimentConfig, cli_fields, preset_config, smoke_config
     p = _Parser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Kumar et al. (ICLR 2022), CIFAR-10 -> STL-10: linear probing (LP), fine-tuning (FT) and "
@@ -60,12 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true", default=None,
                    help="fake data (written if missing), tiny CNN, 32 px, 2 epochs, CPU: checks the pipeline, "
                         "says nothing about real accuracy")
+    p.add_argument("--preset", default=None, metavar="NAME",
+                   help="start from a named configuration; options given explicitly override its values. "
+                        + "; ".join(f"{name}: {note}" for name, note in PRESET_NOTES.items()))
     default, smoke = ExperimentConfig(), smoke_config()
+    presets = {name: preset_config(name) for name in PRESETS}
     for f in cli_fields():
         meta = f.metadata
         shown = f"default {_show(getattr(default, f.name))}"
         if getattr(smoke, f.name) != getattr(default, f.name):
             shown += f"; with --smoke {_show(getattr(smoke, f.name))}"
+        for name, cfg in presets.items():
+            if getattr(cfg, f.name) != getattr(default, f.name):
+                shown += f"; with --preset {name} {_show(getattr(cfg, f.name))}"
         help_text = f"{meta['help']} ({shown})".replace("%", "%%")
         if meta["parse"] is bool:
             p.add_argument(meta["flag"], dest=f.name, action="store_true", default=None, help=help_text)
@@ -84,13 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args):
-    """The config the options ask for (--smoke's base, then every option given), validated:
-    raises :class:`~lpft_edu.vision.experiment.ConfigError` naming the flag."""
+    """The config the options ask for (--smoke's or --preset's base, then every option given),
+    validated: raises :class:`~lpft_edu.vision.experiment.ConfigError` naming the flag."""
     from dataclasses import replace
 
-    from lpft_edu.vision.experiment import ExperimentConfig, cli_fields, smoke_config
-    base = smoke_config() if args.smoke else ExperimentConfig()
+    from lpft_edu.vision.experiment import ConfigError, ExperimentConfig, cli_fields, preset_config, smoke_config
     given = {f.name: getattr(args, f.name) for f in cli_fields() if getattr(args, f.name, None) is not None}
+    preset = getattr(args, "preset", None)
+    if preset is not None:
+        if args.smoke:
+            raise ConfigError("--preset", "cannot be combined with --smoke (each sets the whole base configuration): "
+                                          "give one of them")
+        return preset_config(preset, **given)
+    base = smoke_config() if args.smoke else ExperimentConfig()
     return replace(base, **given).validate()
 
 
@@ -101,7 +120,8 @@ def _resume_setup(args):
     from lpft_edu.vision.experiment import ResumeError, cli_fields, load_run
     refused = [f.metadata["flag"] for f in cli_fields()
                if getattr(args, f.name) is not None and f.name not in RESUME_APPLIES]
-    refused += [flag for flag, value in (("--smoke", args.smoke), ("--runs", args.runs)) if value is not None]
+    refused += [flag for flag, value in (("--smoke", args.smoke), ("--runs", args.runs), ("--preset", args.preset))
+                if value is not None]
     run_dir = Path(args.resume)
     if refused:
         raise ResumeError(f"--resume continues {run_dir} with the options it was started with, so "

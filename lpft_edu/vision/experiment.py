@@ -253,6 +253,42 @@ def smoke_config(**overrides) -> ExperimentConfig:
     return replace(base, **overrides)
 
 
+# Named presets: a base configuration sized for a machine, which explicit options then override.
+# "colab-t4" is sized from the throughput assumptions below to finish LP + FT + LP-FT in about 15
+# minutes on a free Colab T4 GPU. That time is a DESIGN TARGET, NOT A MEASUREMENT: no T4 was available
+# to the sessions that wrote it (benchmarks/README.md records measured figures when there are some).
+# Assumptions (ResNet-18 at 160 px, about half the compute of 224 px): training >= 600 img/s, evaluation
+# >= 2,000 img/s on a T4. Then per method 4 epochs x 20,000 images = 80,000 training images (~135 s) plus
+# 4 evaluations of 3 x 5,000 images (~30 s); features for LP ~35,000 images (~20 s): about 6 minutes of
+# computing in all, leaving room for a slower GPU, model download and data loading. The data download itself
+# (2.7 GB, `python data_scripts/download.py`) is not included.
+PRESETS: dict[str, dict] = {
+    "colab-t4": dict(backbone=DEFAULT_BACKBONE, image_size=160, epochs=4, batch_size=128, limit_train=20000,
+                     limit_eval=5000, lp_cs=25, distortion_examples=1000, device="auto"),
+}
+PRESET_NOTES = {
+    "colab-t4": "free Colab T4 GPU in about 15 minutes (a design target, not yet measured): ResNet-18 ImageNet, "
+                "160 px, 4 epochs, batch 128, 20,000 training images, 5,000 images per evaluation split, "
+                "25 C values for LP, 1,000 distortion examples",
+}
+
+
+def preset_problem(name) -> str | None:
+    """What is wrong with preset ``name`` (None when it exists)."""
+    if isinstance(name, str) and name in PRESETS:
+        return None
+    return f"must be one of {', '.join(PRESETS)}, got {name!r}"
+
+
+def preset_config(name: str, **overrides) -> ExperimentConfig:
+    """The configuration of preset ``name`` with ``overrides`` applied on top (explicit options win),
+    validated. ``preset_config("colab-t4")`` is what ``lpft-cifar-stl --preset colab-t4`` runs."""
+    problem = preset_problem(name)
+    if problem:
+        raise ConfigError("--preset", problem)
+    return replace(ExperimentConfig(**PRESETS[name]), **overrides).validate()
+
+
 def smoke_data_root() -> Path:
     return default_root() / "fake-smoke"
 

@@ -1,4 +1,5 @@
-"""Class names and the STL-10 -> CIFAR-10 label map (paper_notes.md section 4). No torch here."""
+"""Class names and the STL-10 -> CIFAR-10 label map (classes matched by name; STL-10's monkey dropped).
+No torch here."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,11 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 STL10_CLASSES = ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck")
 MONKEY = STL10_CLASSES.index("monkey")  # 7 (0-based); has no CIFAR-10 counterpart: dropped
 
-# 0-based STL-10 label -> CIFAR-10 label, as in the official code. CIFAR's frog (6) has no STL
-# counterpart: the head stays 10-way (trained with frog) and is evaluated on the 9 shared classes.
+# 0-based STL-10 label -> CIFAR-10 label: each STL-10 class to the CIFAR-10 class of the same name (car ->
+# automobile). The official configuration loads STL-10 through its own "CIFAR-style" STL-10 dataset
+# class (configs/adaptation/datasets_cifar_stl.yaml in github.com/AnanyaKumar/transfer_learning).
+# CIFAR's frog (6) has no STL counterpart: the head stays 10-way (trained with frog) and is evaluated
+# on the 9 shared classes.
 STL_TO_CIFAR = {0: 0, 1: 2, 2: 1, 3: 3, 4: 4, 5: 5, 6: 7, 8: 8, 9: 9}
 
 

@@ -7,7 +7,11 @@ Backbones (``--backbone``):
   minutes on one GPU. ResNet-18 needs about a quarter of ResNet-50's compute per image (1.8 vs
   4.1 GFLOPs at 224 px), so LP + FT + LP-FT over 10 epochs fits the 10-minute budget, and its
   ImageNet features are good enough for linear probing on CIFAR-10 to be meaningful - the
-  precondition for seeing FT distort them.
+  precondition for seeing FT distort them. Caveat: STL-10's images were drawn from ImageNet, so with
+  these *supervised* ImageNet weights the OOD test images overlap the labelled pretraining data (the
+  backbone may have been trained on them, with labels). The paper used MoCo-v2, which is
+  self-supervised: it saw ImageNet's images, not their labels. Results with this default are
+  therefore not the paper's setting; ``resnet50-moco-v2`` is.
 * ``resnet50-imagenet``: ResNet-50, ``IMAGENET1K_V2`` weights (2048-d), closer to the paper, ~2.5x slower.
 * ``resnet50-moco-v2``: the paper's backbone, MoCo-v2 800-epoch ResNet-50, from ``--weights``
   (a local path or URL; default the official URL below). The checkpoint's keys are prefixed
