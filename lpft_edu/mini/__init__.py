@@ -1,0 +1,15 @@
+"""The laptop experiment of lesson 3 (``lpft-mini``): LP vs FT vs LP-FT in a small ReLU network on
+real handwritten digits that ship with scikit-learn, in about a minute on a CPU, no download.
+
+In distribution the digits are centred as scanned; out of distribution the same digits are moved a
+few pixels to the right. A network pretrained on both kinds of input (``pretrain_ood=True``, the
+knob) is then trained on centred digits only: LP, FT from a fresh head, and LP-FT from the LP head.
+See :mod:`lpft_edu.mini.data` for the data and :mod:`lpft_edu.mini.experiment` for the protocol.
+
+    from lpft_edu.mini import MiniConfig, run_mini
+    results = run_mini(MiniConfig(seeds=5, pretrain_ood=False), runs_dir=False)  # False: write no file
+"""
+from lpft_edu.mini.config import MiniConfig
+from lpft_edu.mini.experiment import format_table, run_mini
+
+__all__ = ["MiniConfig", "run_mini", "format_table"]

@@ -1,0 +1,279 @@
+"""The laptop experiment: pretrain a small ReLU network, then LP, FT and LP-FT, over seeds.
+
+Per seed (the data split, the network's initialisation and the data order all follow the seed):
+
+1. **Pretraining**: a two-hidden-layer ReLU network (64 -> hidden -> hidden; the features are the
+   second hidden layer) learns to name the digits of the pretraining images, with both kinds of
+   input when ``pretrain_ood`` (centred and moved digits), else centred ones only.
+2. **LP**: logistic regression on the frozen features of the centred training digits, its C chosen
+   on ID validation (:func:`lpft_edu.vision.lp.lp_sweep`).
+3. **FT**: all weights trained on the centred training digits from a fresh random head
+   (:func:`lpft_edu.vision.train.finetune`, as ``lpft-cifar-stl`` does).
+4. **LP-FT**: the same, starting from the LP head, at a 10x smaller learning rate.
+
+Every model is scored on centred test digits (ID) and on the same test digits moved (OOD); feature
+distortion (:func:`lpft_edu.vision.distortion.feature_change`) compares each fine-tuned network's
+features of those test digits with the pretrained ones. There is one implementation of each step:
+the vision package's; this module only wires the digits into it.
+
+``id_acc``/``ood_acc`` of a method are means over seeds 0..n-1 (all of them, none left out);
+``*_std`` are sample standard deviations (ddof=1), null for a single seed. A seed whose training
+loss blew up makes its method ``diverged`` (no mean is reported for it) and the run ``diverged``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import platform
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from lpft_edu.mini.config import MiniConfig
+from lpft_edu.mini.data import ID_NAME, SOURCE, AsIs, MiniData, load_digits_tensors, make_splits, ood_name
+from lpft_edu.vision import results as res
+from lpft_edu.vision.distortion import feature_change
+from lpft_edu.vision.lp import accuracy_from_features, extract_features, lp_sweep
+from lpft_edu.vision.models import FeatureModel
+from lpft_edu.vision.train import Diverged, TrainConfig, evaluate, finetune
+
+EXPERIMENT = "lpft-mini"
+METHODS = ("LP", "FT", "LP-FT")
+LR_FLAG = {"pretrain": "--lr-pretrain", "FT": "--lr-ft", "LP-FT": "--lr-lpft"}
+SPREAD = "id_acc_std and ood_acc_std are sample standard deviations over the seeds (ddof=1); null for one seed"
+FAST_BANNER = "FAST RUN (LPFT_FAST / --fast): a few epochs to check the pipeline - not the lesson's result"
+THREADS = 1  # measured: the network is tiny, so a second thread only adds overhead (benchmarks/bench_mini.py)
+PREPROCESS = AsIs()
+
+
+def build_network(hidden: int, seed: int) -> FeatureModel:
+    """64 pixels -> hidden -> hidden (ReLU after each): the features; a linear head names the digit."""
+    torch.manual_seed(seed)
+    body = nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+    return FeatureModel(body, hidden, num_classes=10)
+
+
+@contextmanager
+def _threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _images(split_len: int, epochs: int, batch_size: int) -> int:
+    steps = split_len // batch_size if split_len >= batch_size else 1
+    return epochs * steps * min(batch_size, split_len)
+
+
+def _diverged(seed: int, stage: str, exc: Diverged, cfg: MiniConfig) -> dict:
+    lr = {"pretrain": cfg.lr_pretrain, "FT": cfg.lr_ft, "LP-FT": cfg.lr_lpft}[stage]
+    where = "pretraining" if stage == "pretrain" else stage
+    return {"seed": seed, "status": "diverged", "id_acc": None, "ood_acc": None,
+            "error": f"{where} {exc.reason} (seed {seed}): lower {LR_FLAG[stage]} (now {lr:g}), e.g. {lr / 10:g}"}
+
+
+def run_seed(seed: int, cfg: MiniConfig, data: MiniData, bar=None) -> dict:
+    """One seed of the experiment on that seed's splits (:func:`~lpft_edu.mini.data.make_splits`):
+    {"pretraining": record, "LP"/"FT"/"LP-FT": per-seed records, "sizes": split sizes}."""
+    net = build_network(cfg.hidden, seed)
+    try:
+        finetune(net, data.pretrain, {}, TrainConfig("pretrain", cfg.lr_pretrain, cfg.pretrain_epochs, cfg.batch_size,
+                                                     bn_train=True, seed=seed), PREPROCESS, progress=bar)
+    except Diverged as exc:
+        failed = _diverged(seed, "pretrain", exc, cfg)
+        return {"pretraining": failed, **{m: dict(failed) for m in METHODS}}
+    out = {"pretraining": {"seed": seed, "status": "complete", "id_acc": evaluate(net, data.id_test, PREPROCESS),
+                           "ood_acc": evaluate(net, data.ood_test, PREPROCESS)}}
+    feats = {name: extract_features(net, getattr(data, name), PREPROCESS)
+             for name in ("train", "val", "id_test", "ood_test")}
+
+    head, _sweep = lp_sweep(feats["train"], data.train.y, feats["val"], data.val.y, np.logspace(-7, 2, cfg.lp_cs))
+    zero = {"mean_l2": 0.0, "relative": 0.0}
+    out["LP"] = {"seed": seed, "status": "complete",
+                 "id_acc": accuracy_from_features(head, feats["id_test"], data.id_test.y),
+                 "ood_acc": accuracy_from_features(head, feats["ood_test"], data.ood_test.y),
+                 "val_acc": accuracy_from_features(head, feats["val"], data.val.y), "C": head.C,
+                 "distortion_id": 0.0, "distortion_ood": 0.0, "distortion": {"id": zero, "ood": dict(zero)}}
+
+    for method in ("FT", "LP-FT"):
+        model = copy.deepcopy(net)
+        if method == "LP-FT":
+            W, b = head.raw()
+            with torch.no_grad():
+                model.head.weight.copy_(W)
+                model.head.bias.copy_(b)
+        else:
+            torch.manual_seed(seed + 11)
+            model.head.reset_parameters()  # FT starts from a random head
+        lr = cfg.lr_ft if method == "FT" else cfg.lr_lpft
+        try:
+            finetune(model, data.train, {}, TrainConfig(method, lr, cfg.epochs, cfg.batch_size,
+                                                        bn_train=(method == "FT"), seed=seed), PREPROCESS, progress=bar)
+        except Diverged as exc:
+            out[method] = _diverged(seed, method, exc, cfg)
+            continue
+        moved = {side: feature_change(feats[name], extract_features(model, getattr(data, name), PREPROCESS))
+                 for side, name in (("id", "id_test"), ("ood", "ood_test"))}
+        out[method] = {"seed": seed, "status": "complete", "id_acc": evaluate(model, data.id_test, PREPROCESS),
+                       "ood_acc": evaluate(model, data.ood_test, PREPROCESS),
+                       "val_acc": evaluate(model, data.val, PREPROCESS),
+                       "distortion_id": moved["id"]["relative"], "distortion_ood": moved["ood"]["relative"],
+                       "distortion": {k: {"mean_l2": v["mean_l2"], "relative": v["relative"]} for k, v in moved.items()}}
+    out["sizes"] = data.sizes()
+    return out
+
+
+def _mean_std(values: list[float]) -> tuple[float, float | None]:
+    a = np.asarray(values, dtype=float)
+    return float(a.mean()), (float(a.std(ddof=1)) if len(a) > 1 else None)
+
+
+def summarise(name: str, per_seed: list[dict]) -> dict:
+    """A method's entry in results.json: means and sample stds over its seeds, and the seeds' records."""
+    errors = [s["error"] for s in per_seed if s.get("status") == "diverged"]
+    if errors:
+        return {"status": "diverged", "error": errors[0], "id_acc": None, "ood_acc": None, "id_acc_std": None,
+                "ood_acc_std": None, "per_seed": per_seed, "distortion": None}
+    entry = {"status": "complete"}
+    for key in ("id_acc", "ood_acc"):
+        entry[key], entry[f"{key}_std"] = _mean_std([s[key] for s in per_seed])
+    entry["val_acc"] = float(np.mean([s["val_acc"] for s in per_seed]))
+    entry["distortion"] = {side: {stat: float(np.mean([s["distortion"][side][stat] for s in per_seed]))
+                                  for stat in ("relative", "mean_l2")} for side in ("id", "ood")}
+    for side in ("id", "ood"):
+        entry["distortion"][side]["relative_std"] = _mean_std([s["distortion"][side]["relative"]
+                                                               for s in per_seed])[1]
+    entry["per_seed"] = per_seed
+    if name == "LP":
+        entry["note"] = "features frozen: no distortion by construction; C chosen per seed on ID validation"
+    else:
+        entry["head_init"] = "random" if name == "FT" else "LP solution"
+    return entry
+
+
+def _device_info() -> dict:
+    return {"type": "cpu", "torch": torch.__version__, "threads": THREADS, "platform": platform.platform(),
+            "name": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
+
+
+def new_results(cfg: MiniConfig, command: str) -> dict:
+    return {
+        "schema": res.SCHEMA, "experiment": EXPERIMENT, "status": "running", "smoke": False, "fast": cfg.fast,
+        "data_kind": "real", "banner": FAST_BANNER if cfg.fast else None,
+        "datasets": {"id": ID_NAME, "ood": ood_name(cfg.shift)},
+        "data": {"kind": "real", "source": SOURCE, "sizes": None,
+                 "shift": f"OOD = the ID test digits moved {cfg.shift} px right (of 8)"},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
+        "config": cfg.to_dict(), "device": _device_info(), "seeds": list(range(cfg.seeds)), "spread": SPREAD,
+        "pretraining": None, "methods": {}, "timings": {"per_seed_s": []},
+    }
+
+
+def _fill(results: dict, rows: list[dict]) -> None:
+    pre = [r["pretraining"] for r in rows]
+    ok = [p for p in pre if p.get("status") == "complete"]
+    results["pretraining"] = {
+        "what": "the pretrained network with its own pretraining head, on the ID and OOD test digits",
+        "id_acc": float(np.mean([p["id_acc"] for p in ok])) if ok else None,
+        "ood_acc": float(np.mean([p["ood_acc"] for p in ok])) if ok else None, "per_seed": pre}
+    results["methods"] = {m: summarise(m, [r[m] for r in rows]) for m in METHODS}
+    results["data"]["sizes"] = rows[0].get("sizes")
+
+
+def _bar(progress: bool, **kw):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(**kw)
+
+
+def run_mini(config: MiniConfig | None = None, runs_dir: str | Path | bool | None = None, command: str = "") -> dict:
+    """Run the laptop experiment and return the results dict (schema of lpft_edu.vision.results).
+
+    ``runs_dir``: None writes ``runs/<time>-<id>/results.json`` under
+    :func:`lpft_edu.vision.results.default_runs_dir`; a path writes it under that folder; False
+    writes nothing. The file is rewritten (atomically) after every seed; the returned dict's
+    ``run_dir`` is the folder (None when nothing is written). The config is validated before any
+    folder is created: a ValueError names the flag."""
+    cfg = (config if config is not None else MiniConfig()).validate().resolved()
+    results = new_results(cfg, command)
+    run_dir = None if runs_dir is False else res.new_run_dir(res.default_runs_dir() if runs_dir in (None, True)
+                                                                 else Path(runs_dir))
+    results["run_dir"] = str(run_dir) if run_dir is not None else None
+
+    def save():
+        if run_dir is not None:
+            res.write_json_atomic(results, run_dir / "results.json")
+
+    t_start = time.perf_counter()
+    save()
+    x, y = load_digits_tensors()
+    rows = []
+    seeds_bar = _bar(cfg.progress, total=cfg.seeds, desc=f"{EXPERIMENT} seeds", unit="seed")
+    try:
+        with _threads(THREADS):
+            for seed in range(cfg.seeds):
+                t0 = time.perf_counter()
+                data = make_splits(x, y, seed, cfg.shift, cfg.pretrain_fraction, cfg.pretrain_ood)
+                total = (_images(len(data.pretrain), cfg.pretrain_epochs, cfg.batch_size)
+                         + 2 * _images(len(data.train), cfg.epochs, cfg.batch_size))
+                bar = _bar(cfg.progress, total=total, desc=f"seed {seed}: pretrain, FT, LP-FT", unit="img",
+                           unit_scale=True, leave=False)
+                try:
+                    rows.append(run_seed(seed, cfg, data, bar))
+                finally:
+                    if bar is not None:
+                        bar.close()
+                results["timings"]["per_seed_s"].append(time.perf_counter() - t0)
+                _fill(results, rows)
+                save()
+                if seeds_bar is not None:
+                    seeds_bar.update(1)
+    except BaseException:
+        results["status"] = "interrupted"
+        for entry in results["methods"].values():
+            entry["status"] = "interrupted" if entry.get("status") == "complete" else entry.get("status")
+        save()
+        raise
+    finally:
+        if seeds_bar is not None:
+            seeds_bar.close()
+    diverged = any(m["status"] == "diverged" for m in results["methods"].values())
+    results["status"] = "diverged" if diverged else "complete"
+    results["timings"]["total_s"] = time.perf_counter() - t_start
+    results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    save()
+    return results
+
+
+def format_table(results: dict) -> str:
+    """Means +- sample std over the seeds, one line per method (the CLI prints it)."""
+    n = len(results.get("seeds") or [])
+    lines = [f"{results['datasets']['id']} (ID) -> {results['datasets']['ood']} (OOD), {n} seed(s), "
+             f"pretraining {'with' if results['config']['pretrain_ood'] else 'WITHOUT'} the OOD kind of input",
+             f"{'method':<7} {'ID accuracy':>16} {'OOD accuracy':>16} {'OOD feature change':>19}"]
+
+    def pm(mean, std):
+        if mean is None:
+            return "-"
+        return f"{mean:.3f} +- {std:.3f}" if std is not None and not math.isnan(std) else f"{mean:.3f}"
+
+    for name in METHODS:
+        m = results["methods"].get(name, {})
+        if m.get("status") != "complete":
+            lines.append(f"{name:<7} {m.get('status', 'missing')}: {m.get('error', '')}")
+            continue
+        d = m["distortion"]["ood"]
+        lines.append(f"{name:<7} {pm(m['id_acc'], m['id_acc_std']):>16} {pm(m['ood_acc'], m['ood_acc_std']):>16} "
+                     f"{pm(d['relative'], d.get('relative_std')):>19}")
+    lines.append("(+- is the sample standard deviation over seeds; feature change = mean ||phi - phi0|| / mean ||phi0||)")
+    return "\n".join(lines)
