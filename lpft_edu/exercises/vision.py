@@ -63,8 +63,7 @@ def check_distortion_ratio(answer, results: dict) -> None:
         return verdict(False, "Set `answer` to a number first.")
     expected = _distortion(results, "FT", "id") / _distortion(results, "LP-FT", "id")
     if close(answer, expected, rtol=1e-3):
-        return verdict(True, f"In this run FT moved the ID features {expected:.1f}x as far as LP-FT did "
-                             "(the paper reports about 20x on Living-17).")
+        return verdict(True, f"In this run FT moved the ID features {expected:.1f}x as far as LP-FT did.")
     return verdict(False, "Read results['methods'][m]['distortion']['id']['relative'] for m = 'FT' and 'LP-FT', "
                           "and divide the first by the second.")
 
@@ -76,10 +75,14 @@ def check_best_ft_ood_epoch(answer, results: dict) -> None:
     ft = [e["ood_acc"] for e in results["methods"]["FT"]["epochs"]]
     expected = max(ft)
     if close(answer, expected, rtol=1e-6) or close(answer, 100 * expected, rtol=1e-6):
+        if results.get("data_kind") != "real":
+            return verdict(True, f"FT's best OOD accuracy over epochs is {expected:.3f}. These are fake data (the "
+                                 "smoke path): you read the per-epoch records correctly, but the number says nothing "
+                                 "about CIFAR-10 or STL-10.")
         lpft = results["methods"].get("LP-FT", {}).get("ood_acc")
         tail = ("" if lpft is None else
                 f" LP-FT's final OOD accuracy is {lpft:.3f}: " + ("even the best epoch of FT does not reach it."
-                                                                   if expected < lpft else "here the best FT epoch "
-                                                                   "does reach it; on real data the paper finds it does not."))
+                                                                   if expected < lpft else "in this run the best FT "
+                                                                   "epoch does reach it."))
         return verdict(True, f"FT's best OOD accuracy over epochs is {expected:.3f}." + tail)
     return verdict(False, "Take the maximum of e['ood_acc'] over e in results['methods']['FT']['epochs'].")

@@ -1,5 +1,12 @@
-"""What lesson 3 runs: the real experiment on a GPU with the real data, otherwise the smoke path
-(or an existing results file), with a banner that says exactly what a real run needs."""
+"""What lesson 3 runs.
+
+* The laptop experiment (:mod:`lpft_edu.mini`) runs everywhere; its runs go to
+  :func:`lesson_runs_dir`.
+* CIFAR-10 -> STL-10: the real experiment on a GPU with the real data; otherwise a results file
+  (``LPFT_RESULTS``), or the shipped example of the smoke path (fake data: a pipeline check, never a
+  result), or, when asked for, a fresh smoke run. :data:`REAL_RUN_NEEDS` says exactly what a real
+  run needs.
+"""
 from __future__ import annotations
 
 import os
@@ -14,12 +21,14 @@ REAL_RUN_NEEDS = (
     "A real run needs: an NVIDIA GPU (LP + FT + LP-FT with the default ResNet-18 is designed to fit in 10 minutes on one "
     "H100-class GPU; not yet measured), the real data (`python data_scripts/download.py`, 2.7 GB into $LPFT_DATA or ~/.cache/lpft_edu), "
     "and ImageNet weights (downloaded once by torchvision). Then run `lpft-cifar-stl` in a terminal and point this "
-    "lesson at its output with `LPFT_RESULTS=runs/<run>/results.json`, or just re-run this notebook on that machine.")
+    "lesson at its output with `LPFT_RESULTS=runs/<run>/results.json`, or just re-run this notebook on that machine. "
+    "On a free Colab T4: `lpft-cifar-stl --preset colab-t4` (sized for about 15 minutes; a design target, not yet "
+    "measured).")
 
 
 @dataclass
 class RunChoice:
-    mode: str    # "load", "real" or "smoke"
+    mode: str    # "load", "real", "example" (the shipped smoke-path results) or "smoke"
     reason: str
     path: Path | None = None
 
@@ -31,20 +40,42 @@ def real_data_present(root: Path) -> bool:
             and not (root / CIFAR_DIR / MARKER).exists())
 
 
-def choose_run(results_path=None) -> RunChoice:
+def choose_run(results_path=None, run_smoke: bool = False) -> RunChoice:
+    """What the CIFAR-10 -> STL-10 part of lesson 3 shows: a results file (``results_path`` or
+    ``$LPFT_RESULTS``), else a real run when a GPU and the real data are here (never in fast mode),
+    else the smoke path: a fresh run with ``run_smoke``, otherwise the shipped example of one. The
+    smoke path is a pipeline check on fake data, never a result."""
     path = results_path or os.environ.get(RESULTS_ENV)
     if path and Path(path).exists():
         return RunChoice("load", f"loading the results file {path}", Path(path))
     if fast_mode():
-        return RunChoice("smoke", "fast mode (LPFT_FAST=1) runs the smoke path")
-    import torch
+        why = "fast mode (LPFT_FAST=1) never starts a real run"
+    else:
+        import torch
 
-    from lpft_edu.vision.data import default_root
-    if not torch.cuda.is_available():
-        return RunChoice("smoke", "no GPU found, so this runs the smoke path")
-    if not real_data_present(default_root()):
-        return RunChoice("smoke", f"no real CIFAR-10/STL-10 under {default_root()}, so this runs the smoke path")
-    return RunChoice("real", f"GPU {torch.cuda.get_device_name()} and real data found: running the default experiment")
+        from lpft_edu.vision.data import default_root
+        if not torch.cuda.is_available():
+            why = "no GPU found"
+        elif not real_data_present(default_root()):
+            why = f"no real CIFAR-10/STL-10 under {default_root()}"
+        else:
+            return RunChoice("real", f"GPU {torch.cuda.get_device_name()} and real data found: running the default "
+                                     "experiment")
+    if run_smoke:
+        return RunChoice("smoke", f"{why}, so this runs the smoke path (fake data, tiny CNN): a pipeline check")
+    from lpft_edu.apps.results import example_path
+    return RunChoice("example", f"{why}, so this shows the shipped results of a smoke-path run (fake data, tiny "
+                                "CNN): a pipeline check, not a result", example_path())
+
+
+def lesson_runs_dir() -> Path:
+    """Where runs started from the lesson go: the checkout's ``runs/`` (or ``$LPFT_RUNS``; see
+    :func:`~lpft_edu.vision.results.default_runs_dir`), never ``lessons/runs``; in fast mode (CI) a
+    temporary folder, so executing the lesson leaves the repository clean."""
+    if fast_mode():
+        return Path(tempfile.mkdtemp(prefix="lpft-lesson3-"))
+    from lpft_edu.vision.results import default_runs_dir
+    return default_runs_dir()
 
 
 def run_for_lesson(choice: RunChoice, progress: bool = True, runs_dir: Path | None = None) -> dict:
@@ -55,19 +86,14 @@ def run_for_lesson(choice: RunChoice, progress: bool = True, runs_dir: Path | No
     ($LPFT_RUNS, else the checkout's top-level ``runs/``), never ``lessons/runs``; in fast mode (CI)
     to a temporary folder so the repository stays clean."""
     from lpft_edu.apps.results import load_results
-    if choice.mode == "load":
+    if choice.mode in ("load", "example"):
         results = load_results(choice.path)
         results["results_path"] = str(choice.path)
         return results
     from lpft_edu.vision.experiment import ExperimentConfig, run_experiment, smoke_config
-    from lpft_edu.vision.results import default_runs_dir, new_run_dir
+    from lpft_edu.vision.results import new_run_dir
     cfg = (smoke_config() if choice.mode == "smoke" else ExperimentConfig()).validate()
-    if runs_dir is not None:
-        base = Path(runs_dir)
-    elif choice.mode == "smoke" and fast_mode():
-        base = Path(tempfile.mkdtemp(prefix="lpft-lesson3-"))
-    else:
-        base = default_runs_dir()
+    base = Path(runs_dir) if runs_dir is not None else lesson_runs_dir()
     run_dir = new_run_dir(base)
     results = run_experiment(cfg, run_dir, progress=progress, command="lesson 3 notebook", log=lambda *a: None)
     results["results_path"] = str(run_dir / "results.json")
