@@ -130,8 +130,8 @@ plt.show()
 #
 # </details>
 #
-# **Run it.** Progress bars show each seed (about 4 s per seed on one CPU core here; the whole run
-# took about 20 s). The run is saved to `runs/<time>-<id>/results.json` at the top of the checkout.
+# **Run it.** Progress bars show each seed (about 4 s per seed on one CPU core; the whole run took
+# about 20 s on our 2-core machine when it was otherwise idle). The run is saved to `runs/<time>-<id>/results.json` at the top of the checkout.
 
 # %%
 SEEDS = pick(5, 2)  # 5 seeds; fast mode (LPFT_FAST=1, the test suite) uses 2 and fewer epochs
@@ -158,11 +158,12 @@ plt.show()
 # * **Out of distribution, LP beats FT by about 11 points**: 88.6 ± 3.9 % against 77.1 ± 5.0 %. The
 #   pretrained network itself, with its own head, reads moved digits as well as centred ones
 #   (96.9 % on both): the features were good for the OOD inputs, and FT lost a good part of that.
-# * **In distribution the three methods tie** (96.6 to 96.7 %, ± 1.1). The paper's other finding,
-#   that FT beats LP in distribution, does *not* appear here: the pretrained features already
-#   separate centred digits linearly, so FT has nothing to gain.
+# * **In distribution the three methods tie** (96.6 to 96.7 %, each with a spread of about 1 point).
+#   The paper's other finding, that FT beats LP in distribution, does *not* appear here: a linear head
+#   on the frozen features already does as well as the pretrained network with its own head, so FT
+#   has nothing to gain.
 # * **LP-FT keeps most of LP's OOD accuracy** (87.0 ± 5.7 %, about 10 points above FT) and ties in
-#   distribution. It is *not* better than LP here (1.6 points lower, well inside the spread): the
+#   distribution. It is *not* better than LP here (1.7 points lower, well inside the spread): the
 #   paper's "best of both" needs FT to have something to gain in distribution, which it has not.
 #
 # **Exercise 1.** Means can hide seeds that go the other way. In how many of the seeds does LP beat
@@ -231,6 +232,15 @@ check_ood_distortion_ratio(answer, mini)
 #
 # **Think!** Predict before you run it: what happens to each method's OOD accuracy, and to LP's
 # advantage over FT?
+#
+# <details><summary>Answer</summary>
+#
+# A prediction, not the result: the reason LP should beat FT out of distribution was that LP keeps
+# pretrained features that are good for moved digits. Without moved digits in pretraining there is no
+# reason to expect such features, so the theory no longer predicts LP ahead, and every method may
+# read moved digits badly. Run it and see whether that is what happens.
+#
+# </details>
 #
 # **Exercise 4.** Run the experiment with `pretrain_ood=False` and the same number of seeds, store
 # its results in `mini_no_ood`, and compute LP's mean OOD accuracy minus FT's in that run. The check

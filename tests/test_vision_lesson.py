@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,3 +66,68 @@ def test_exercise_checks(capsys):
     # no unverifiable figure from the paper in the verdict
     passed(ex.check_distortion_ratio, ratio, r)
     assert "20x" not in capsys.readouterr().out
+
+
+# -- lesson 3's text: conventions, and every number it states about the laptop experiment -------------
+LESSON = Path(__file__).resolve().parents[1] / "lessons" / "03_cifar_to_stl.py"
+
+
+def _markdown() -> str:
+    cells = LESSON.read_text(encoding="utf-8").split("# %%")
+    return "\n".join(c for c in cells if c.startswith(" [markdown]"))
+
+
+def test_lesson_header_and_think_answers():
+    text = _markdown()
+    assert "**Duration: about 45 minutes**" in text and "**Prerequisites:**" in text
+    assert "(../docs/glossary.md)" in text
+    thinks = text.count("**Think!**")
+    assert thinks >= 4 and text.count("<details><summary>Answer</summary>") >= thinks
+    flat = " ".join(text.replace("# ", " ").split())
+    # the paper's figures are labelled as the paper's; the smoke path is never a result
+    assert "the answers are the paper's" in flat and "accuracies say nothing about CIFAR-10 or STL-10" in flat
+    assert "paper_notes" not in LESSON.read_text() and "20x" not in text and "20×" not in text
+    # the default backbone's overlap with STL-10 and the paper's reason for MoCo-v2 are said
+    assert "STL-10's images were drawn from ImageNet" in flat and "never their labels" in flat
+    for differs in ("**10**", "**20**", "**128**", "**64**", "**bf16 autocast**", "**updated every batch**",
+                    "**ResNet-18, supervised ImageNet weights**", "**0.228**"):
+        assert differs in text, differs
+    assert "runs/<time>-<id>/results.json" in flat and "design target, not a measurement" in flat
+
+
+@pytest.mark.slow
+def test_the_numbers_the_lesson_states_come_from_a_real_run():
+    """Lesson 3 quotes our run of the laptop experiment (5 seeds, the defaults): run it and compare
+    every number the text states (rounded as printed there)."""
+    from lpft_edu.mini import MiniConfig, run_mini
+    flat = " ".join(_markdown().replace("# ", " ").split())
+    on = run_mini(MiniConfig(seeds=5, fast=False, progress=False), runs_dir=False)
+    off = run_mini(MiniConfig(seeds=5, fast=False, progress=False, pretrain_ood=False), runs_dir=False)
+
+    def pct(v):
+        return f"{100 * v:.1f}"
+
+    m = on["methods"]
+    for name in ("LP", "FT", "LP-FT"):
+        assert f"{pct(m[name]['ood_acc'])} ± {pct(m[name]['ood_acc_std'])}" in flat, name
+    assert f"({pct(on['pretraining']['id_acc'])} % on both)" in flat
+    assert pct(on["pretraining"]["id_acc"]) == pct(on["pretraining"]["ood_acc"])
+    ids = sorted(pct(m[n]["id_acc"]) for n in m)
+    assert f"({ids[0]} to {ids[-1]} %, each with a spread of about 1 point)" in flat
+    assert all(0.005 <= m[n]["id_acc_std"] < 0.015 for n in m)
+    assert f"about {round(100 * (m['LP']['ood_acc'] - m['FT']['ood_acc']))} points" in flat
+    assert f"about {round(100 * (m['LP-FT']['ood_acc'] - m['FT']['ood_acc']))} points above FT" in flat
+    assert f"({pct(m['LP']['ood_acc'] - m['LP-FT']['ood_acc'])} points lower" in flat
+    d = {n: m[n]["distortion"] for n in ("FT", "LP-FT")}
+    assert (f"{d['FT']['id']['relative']:.2f} against {d['FT']['ood']['relative']:.2f} for FT, "
+            f"{d['LP-FT']['id']['relative']:.2f} against {d['LP-FT']['ood']['relative']:.2f} for LP-FT") in flat
+    assert d["FT"]["id"]["relative"] > d["FT"]["ood"]["relative"]
+    ratios = [d["FT"][s]["relative"] / d["LP-FT"][s]["relative"] for s in ("id", "ood")]
+    assert all(4 <= r <= 5.5 for r in ratios) and "4 to 5 times less" in flat
+    lp = [r["ood_acc"] for r in m["LP"]["per_seed"]]
+    ft = [r["ood_acc"] for r in m["FT"]["per_seed"]]
+    assert all(a > b for a, b in zip(lp, ft))  # "every seed the same way"
+    o = off["methods"]
+    assert (f"LP {pct(o['LP']['ood_acc'])} ± {pct(o['LP']['ood_acc_std'])}, FT {pct(o['FT']['ood_acc'])} ± "
+            f"{pct(o['FT']['ood_acc_std'])}, LP-FT {pct(o['LP-FT']['ood_acc'])} ± {pct(o['LP-FT']['ood_acc_std'])}") in flat
+    assert f"reads only {pct(off['pretraining']['ood_acc'])} % of moved digits" in flat
