@@ -124,14 +124,17 @@ plt.show()
 # Training only on centred digits covers part of the input space: moved digits put ink in places
 # (towards the right edge) where centred digits rarely have any. Lesson 2 then predicts that LP
 # keeps the good OOD features while FT, starting from a random head, distorts them where the training
-# data do not reach; and that LP-FT, starting from a head that already fits, barely changes the
-# features. The theory is for linear networks under gradient flow; whether it carries over to this
-# ReLU network trained by SGD is what the run tests.
+# data do not reach, so LP should win on moved digits; and that LP-FT, starting from a head that
+# already fits, barely changes the features. On centred digits FT can only win if a linear head on
+# the pretrained features cannot already fit them; if it can, expect a tie. The theory is for linear
+# networks under gradient flow; whether it carries over to this ReLU network trained by SGD is what
+# the run tests.
 #
 # </details>
 #
 # **Run it.** Progress bars show each seed (about 4 s per seed on one CPU core; the whole run took
-# about 20 s on our 2-core machine when it was otherwise idle). The run is saved to `runs/<time>-<id>/results.json` at the top of the checkout.
+# about 20 s on our 2-core machine when it was otherwise idle). The run is saved to
+# `runs/<time>-<id>/results.json` at the top of the checkout.
 
 # %%
 SEEDS = pick(5, 2)  # 5 seeds; fast mode (LPFT_FAST=1, the test suite) uses 2 and fewer epochs
@@ -273,8 +276,9 @@ else:
 # LP-FT 15.6 ± 2.5; chance is 10 %), and the pretrained network itself reads only 14.6 % of moved
 # digits. Features learned from centred digits alone do not recognise moved ones, so there is nothing
 # good for LP to keep, or for FT to distort: the three methods tie, on both sides, within the spread.
-# LP beats FT out of distribution only when the pretrained features are good for the OOD inputs,
-# which is the hypothesis of the paper's theorem and why the paper pretrains on broad data. The same
+# LP beats FT out of distribution only when the pretrained features are good for the OOD inputs:
+# the paper's analysis assumes pretrained features close to ones that are good for ID and OOD inputs
+# alike, and that is why the paper pretrains on broad data. The same
 # knob decides the CIFAR-10 → STL-10 result: the backbone must have seen photographs like STL-10's.
 #
 # </details>

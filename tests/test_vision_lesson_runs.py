@@ -45,3 +45,11 @@ def test_run_for_lesson_uses_the_runs_folder_and_tqdm_auto(tmp_path, monkeypatch
     assert calls["run_dir"].parent == tmp_path / "runs" and calls["progress"] is True
     assert out["results_path"] == str(calls["run_dir"] / "results.json")
     assert "tqdm.auto" in inspect.getsource(experiment._bar)
+
+
+def test_lesson_runs_dir_is_temporary_in_fast_mode_and_the_checkouts_runs_otherwise(monkeypatch):
+    monkeypatch.delenv("LPFT_RUNS", raising=False)
+    fast = lesson.lesson_runs_dir()  # conftest sets fast mode: CI leaves the repository clean
+    assert REPO not in fast.parents and fast.is_dir()
+    monkeypatch.setattr(lesson, "fast_mode", lambda: False)
+    assert lesson.lesson_runs_dir() == default_runs_dir() == REPO / "runs"
