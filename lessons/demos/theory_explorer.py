@@ -11,6 +11,18 @@
 # %% [markdown]
 # # When does fine-tuning distort features? The linear theory, live
 #
+# **Try this**
+#
+# 1. Move **principal angle** from 30 to 80: the shaded floor under FT's OOD loss (red) sinks, since features far from S-perp are hard to distort.
+# 2. Set **head alignment error phi** to 0: the lower bound becomes vacuous, since a head that starts aligned need not distort the features.
+# 3. Set **feature error eps** to 0: LP-FT's OOD loss (green, dashed) falls to 0 while FT stays above its bound.
+
+# %%
+from lpft_edu.apps.theory import TheoryApp
+
+TheoryApp()
+
+# %% [markdown]
 # A two-layer linear network: pretrained features **B0** (k of them, in d = 10 input dimensions)
 # and a linear head **v**. The training data span a subspace **S**; the directions it never sees
 # form **S-perp**. Fine-tuning (FT) cannot change what the features do on S-perp. When the
@@ -30,8 +42,3 @@
 # when the sliders leave a result's hypotheses. Settings the theory does not cover (it needs
 # dim S < d - k) show a message that names the slider to move. *Theory from Kumar et al., ICLR 2022,
 # Section 3; the losses shown are computed here, not quoted from the paper.*
-
-# %%
-from lpft_edu.apps.theory import TheoryApp
-
-TheoryApp()

@@ -11,6 +11,18 @@
 # %% [markdown]
 # # Feature distortion in two dimensions
 #
+# **Try this**
+#
+# 1. Set **angle(b0, w\*)** to 0: LP (blue) and LP-FT (green) reach w\* exactly, while FT (red) stops short on the OOD axis.
+# 2. Set it to 30: now FT ends with the lower OOD error (right panel), because the pretrained feature was far from w\*.
+# 3. Press &#9654; beside **show step** to replay training: LP-FT starts where LP ended and stays there.
+
+# %%
+from lpft_edu.apps.toy import ToyApp
+
+ToyApp()
+
+# %% [markdown]
 # A pretrained model gives one feature direction **b0**; the true predictor is **w\***. We fit a
 # single training point on the x-axis three ways: **linear probing** (LP, train only the head),
 # **fine-tuning** (FT, train head and feature from a fresh head **v0**) and **LP-FT** (LP first,
@@ -28,8 +40,3 @@
 # play to animate training. Settings that cannot train (b0 perpendicular to the training point at
 # 45 degrees, or a step so large that training diverges) show a message instead of a plot.
 # *Toy setting after Kumar et al., ICLR 2022, Figure 2; all numbers here are computed live.*
-
-# %%
-from lpft_edu.apps.toy import ToyApp
-
-ToyApp()

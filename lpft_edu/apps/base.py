@@ -14,12 +14,24 @@ import io
 import math
 
 import ipywidgets as widgets
+import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 # PNG compression level 1: several times faster to encode than the default 6, for images
 # only a little larger. Slider latency is dominated by this encode.
 _PNG_KWARGS = {"compress_level": 1}
+
+
+class DescribedImage(widgets.Image):
+    """An ``ipywidgets.Image`` whose ``tooltip`` works.
+
+    The front end sets a widget's tooltip as its ``title`` only when ``description`` is empty, and
+    reads ``description.length``; Image has no description, so in ipywidgets 8.1 a tooltip on an
+    Image throws in the browser and the view is never created. An empty synced ``description``
+    (same model, one more attribute) lets the tooltip through, here and under any widget manager."""
+
+    description = traitlets.Unicode("").tag(sync=True)
 
 
 class FigureApp:
@@ -37,20 +49,32 @@ class FigureApp:
         # fixed margins with subplots_adjust.
         self.figure = Figure(figsize=figsize, dpi=dpi)
         FigureCanvasAgg(self.figure)
-        self.image = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{int(figsize[0] * dpi)}px"))
+        # Shown at its own pixel width (scale 1), so a text of lpft_edu.figures.style.min_points(dpi)
+        # points is MIN_TEXT_PX pixels on screen; max_width shrinks it only in a narrower column.
+        self.width_px = int(round(figsize[0] * dpi))
+        self.image = DescribedImage(format="png", layout=widgets.Layout(width=f"{self.width_px}px", max_width="100%",
+                                                                 height="auto"))
         self.message = widgets.HTML(layout=widgets.Layout(min_height="1.5em"))
         self.message.add_class("lpft-message")
+        # An <img> from ipywidgets has no alt attribute: the picture is described by its tooltip
+        # (the title attribute) and by this visible line under it, both set from describe().
+        self.description = widgets.HTML(layout=widgets.Layout(max_width=f"{self.width_px}px"))
+        self.description.add_class("lpft-plot-description")
         self.error: str | None = None
         self.controls: list[widgets.ValueWidget] = []
         # The allowed values of each control, recorded in Python when the app is built. The
         # browser's slider limits are no protection: a crafted comm message can set a widget's
         # ``max`` and then its ``value``, so every move is checked against these instead.
         self.ranges: dict[widgets.Widget, tuple] = {}
-        self.widget: widgets.Widget = widgets.VBox([self.message, self.image])
+        self.widget: widgets.Widget = widgets.VBox([self.message, self.image, self.description])
 
     # -- to be provided by subclasses -------------------------------------------------------
     def draw(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def describe(self) -> str | None:
+        """One line saying what the current picture shows (its alt text), or None to keep the last."""
+        return None
 
     # -- shared behaviour --------------------------------------------------------------------
     def freeze_ranges(self) -> None:
@@ -97,17 +121,41 @@ class FigureApp:
             return
         self.show_message(None)
         self.render()
+        text = self.describe()
+        if text is not None:
+            self.set_description(text)
 
     def render(self) -> None:
         buf = io.BytesIO()
         self.figure.savefig(buf, format="png", pil_kwargs=_PNG_KWARGS)
         self.image.value = buf.getvalue()
 
+    def set_description(self, text: str) -> None:
+        """Describe the picture: the image's tooltip and the visible line under it."""
+        self.image.tooltip = text
+        self.description.value = (f'<div style="color:#424242;line-height:1.35">'
+                                  f'<b>Plot:</b> {html.escape(text)}</div>')
+
+    def column(self, *above, width: str | None = None) -> widgets.VBox:
+        """The picture's column: ``above`` (e.g. nothing), the message line, the image, its description."""
+        return widgets.VBox([*above, self.message, self.image, self.description],
+                            layout=widgets.Layout(width=width or f"{self.width_px + 4}px", max_width="100%"))
+
+    def beside(self, controls: widgets.Widget, controls_width: str) -> widgets.Box:
+        """The room layout: ``controls`` in a column on the left, the picture's column on the right,
+        top-aligned, so a move and its effect are on screen together (1366x768 and up). In a page
+        too narrow for both (a notebook beside a file browser) the picture wraps to directly below."""
+        controls.layout.width = controls_width
+        controls.layout.margin = "0 16px 8px 0"
+        return widgets.Box([controls, self.column()],
+                           layout=widgets.Layout(display="flex", flex_flow="row wrap", align_items="flex-start"))
+
     def show_message(self, text: str | None) -> None:
         self.error = text
         # Hide (but keep the space of) the last good picture while a message explains why there is
         # no new one: a stale plot under an error is easy to misread as the answer to the new input.
         self.image.layout.visibility = "hidden" if text else "visible"
+        self.description.layout.visibility = "hidden" if text else "visible"
         if text is None:
             self.message.value = ""
         else:

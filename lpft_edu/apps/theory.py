@@ -11,6 +11,7 @@ import numpy as np
 
 from lpft_edu.apps.base import FigureApp
 from lpft_edu.figures import METHOD_COLORS
+from lpft_edu.figures.style import fit_for_room
 from lpft_edu.figures.theory import IdPanel, OodBoundPanel
 from lpft_edu.linear import METHODS, LinearSetupError, construct_instance, lp_head, run_methods
 
@@ -39,7 +40,8 @@ class TheoryApp(FigureApp):
 
     def __init__(self, angle_deg: float = 30.0, phi: float = 0.9, eps: float = 0.01, k: int = 2, m: int = 4,
                  head: str = SHORTER, seed: int = 0):
-        super().__init__(figsize=(10.0, 4.0), dpi=80)
+        # 840 x 360 px: beside a 31em column of controls in a 1366 px wide page.
+        super().__init__(figsize=(10.5, 4.5), dpi=80)
         style = {"description_width": "14em"}
         wide = widgets.Layout(width="31em")
         self.angle = widgets.FloatSlider(value=angle_deg, min=0, max=90, step=1, description="principal angle [deg]",
@@ -47,7 +49,7 @@ class TheoryApp(FigureApp):
         self.phi = widgets.FloatSlider(value=phi, min=0, max=3, step=0.05, description="head alignment error phi",
                                        style=style, layout=wide, continuous_update=False)
         self.head = widgets.ToggleButtons(options=[SHORTER, LONGER], value=head, description="initial head v0 is",
-                                          style={"description_width": "14em", "button_width": "9em"})
+                                          style={"description_width": "14em", "button_width": "7.5em"})
         self.eps = widgets.FloatSlider(value=eps, min=0, max=0.3, step=0.005, readout_format=".3f",
                                        description="feature error eps", style=style, layout=wide, continuous_update=False)
         self.k = widgets.IntSlider(value=k, min=1, max=4, description="features k", style=style, layout=wide,
@@ -55,19 +57,20 @@ class TheoryApp(FigureApp):
         self.m = widgets.IntSlider(value=m, min=1, max=D - 2, description="dim S (training span)", style=style,
                                    layout=wide, continuous_update=False)
         self.seed = seed
-        self.table = widgets.HTML(layout=widgets.Layout(width="30em"))
+        self.table = widgets.HTML(layout=widgets.Layout(width="31em", margin="6px 0 0 0"))
         self.instance = None
         self.runs = None
         self.lp_limit = None  # LP's exact limit: {"train", "id", "ood"}
         self._last_change = None
 
         axes = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.65, 1.0]})
-        self.figure.subplots_adjust(left=0.075, right=0.985, bottom=0.13, top=0.91, wspace=0.3)
+        self.figure.subplots_adjust(left=0.08, right=0.985, bottom=0.13, top=0.92, wspace=0.3)
         self.ood_panel, self.id_panel = OodBoundPanel(axes[0]), IdPanel(axes[1])
+        self.text_pt = fit_for_room(self.figure)  # every text at least 12 px on screen
         self.controls = [self.angle, self.phi, self.head, self.eps, self.k, self.m]
         self.observe_all(self.controls)
-        sliders = widgets.VBox([self.angle, self.phi, self.head, self.eps, self.k, self.m])
-        self.widget = widgets.VBox([widgets.HBox([sliders, self.table]), self.message, self.image])
+        sliders = widgets.VBox([self.angle, self.phi, self.head, self.eps, self.k, self.m, self.table])
+        self.widget = self.beside(sliders, "32em")
         self.update()
 
     # -- naming the controls in messages ---------------------------------------------------------
@@ -127,6 +130,13 @@ class TheoryApp(FigureApp):
         self.ood_panel.update(runs, loss_bound, lp_limit=None if self.lp_settled else self.lp_limit["ood"])
         self.id_panel.update(runs)
         self.table.value = self.readout_html(loss_bound)
+
+    def describe(self) -> str:
+        bound = self.instance.loss_bound()
+        floor = f"above its lower bound {bound:.1e} (black dashed)" if bound > 0 else "with the lower bound vacuous here"
+        final = ", ".join(f"{m} {float(self.runs[m].ood_loss[-1]):.1e}" for m in METHODS)
+        return (f"left, OOD loss over training of LP (blue), FT (red) and LP-FT (green, dashed), FT {floor}, "
+                f"ending at {final}; right, their ID loss on S.")
 
     # -- what the numbers mean ---------------------------------------------------------------------
     @property

@@ -7,6 +7,7 @@ import ipywidgets as widgets
 
 from lpft_edu.apps.base import FigureApp
 from lpft_edu.figures import METHOD_COLORS
+from lpft_edu.figures.style import fit_for_room
 from lpft_edu.figures.toy import OodErrorPanel, PredictorSpacePanel
 from lpft_edu.toy import ANGLE_RANGE, CONTROL_NAMES, X_ID, X_OOD, ToySetup, not_converged_note, run_toy
 
@@ -19,7 +20,8 @@ class ToyApp(FigureApp):
     a play control animates the trajectories. ``update()`` redraws (tests call it directly)."""
 
     def __init__(self, setup: ToySetup = ToySetup()):
-        super().__init__(figsize=(10.0, 4.2), dpi=80)
+        # 860 x 360 px: beside a 370 px column of controls in a 1366 px wide page.
+        super().__init__(figsize=(10.75, 4.5), dpi=80)
         style = {"description_width": "11em"}
         wide = widgets.Layout(width="28em")
         lo, hi, step = ANGLE_RANGE
@@ -36,26 +38,29 @@ class ToyApp(FigureApp):
         self.steps = widgets.IntSlider(value=setup.steps, min=5, max=STEPS_MAX, step=5,
                                        description=CONTROL_NAMES["steps"], style=style, layout=wide,
                                        continuous_update=False)
+        # Beside the play buttons: a shorter label and track, so both fit the controls' column.
         self.frame = widgets.IntSlider(value=2 * setup.steps, min=0, max=2 * setup.steps, description=FRAME_NAME,
-                                       style=style, layout=wide)
+                                       style={"description_width": "6em"}, layout=widgets.Layout(width="17em"))
         self.play = widgets.Play(value=2 * setup.steps, min=0, max=2 * setup.steps, step=max(1, setup.steps // 40),
                                  interval=150, description="animate")
         # A link in Python, not jslink: it works under every widget manager (Colab's included), and
         # since both widgets start at the last frame the readout is right when the page loads.
         self.play_link = widgets.link((self.play, "value"), (self.frame, "value"))
-        self.table = widgets.HTML()
+        self.table = widgets.HTML(layout=widgets.Layout(margin="6px 0 0 0"))
         self.result = None
         self._key = None
 
         axes = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.2]})
-        self.figure.subplots_adjust(left=0.07, right=0.97, bottom=0.13, top=0.9, wspace=0.28)
+        self.figure.subplots_adjust(left=0.08, right=0.975, bottom=0.14, top=0.87, wspace=0.3)
         self.panels = (PredictorSpacePanel(axes[0]), OodErrorPanel(axes[1]))
+        self.text_pt = fit_for_room(self.figure)  # every text at least 12 px on screen
         self.controls = [self.angle, self.v0, self.step, self.steps, self.frame]
         self._resizing = False
         self.observe_all([self.angle, self.v0, self.step, self.frame])
         self.steps.observe(self._on_steps, names="value")
-        controls = widgets.VBox([self.angle, self.v0, self.step, self.steps, widgets.HBox([self.play, self.frame])])
-        self.widget = widgets.VBox([widgets.HBox([controls, self.table]), self.message, self.image])
+        controls = widgets.VBox([self.angle, self.v0, self.step, self.steps, widgets.HBox([self.play, self.frame]),
+                                 self.table])
+        self.widget = self.beside(controls, "29em")
         self.update()
 
     @property
@@ -97,6 +102,17 @@ class ToyApp(FigureApp):
             self.table.value = self._summary_html()
         for panel in self.panels:
             panel.update(self.result, self.frame.value)
+
+    def describe(self) -> str:
+        r, s = self.result, self.setup
+        final = ", ".join(f"{t.name} {t.ood_error[-1]:.1e}" for t in r.runs)
+        frame = self.frame.value
+        when = "" if frame >= 2 * s.steps else f" The picture shows step {frame} of {2 * s.steps}."
+        late = r.not_converged()
+        note = f" Not converged: {', '.join(late)}." if late else ""
+        return (f"left, the paths of LP (blue), FT (red) and LP-FT (green, dashed) towards w* (star) at angle "
+                f"{s.angle_deg:g} degrees, v0 = {s.v0:g}; right, their OOD error over training, ending at {final}."
+                f"{when}{note}")
 
     def _summary_html(self) -> str:
         r = self.result

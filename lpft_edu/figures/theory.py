@@ -53,6 +53,7 @@ class OodBoundPanel:
     def __init__(self, ax):
         self.ax = ax
         _log_axis(ax)
+        ax.set_ylim(1e-6, 1.0)  # placeholder limits (update sets the real ones): no singular-limit warning
         self.forbidden = ax.axhspan(LOG_FLOOR, LOG_FLOOR, color=BOUND_COLOR, alpha=0.08, lw=0)
         self.bound_line = ax.axhline(1.0, color=BOUND_COLOR, lw=1.6, ls="--")
         self.bound_text = ax.text(0.01, 1.0, "", ha="left", va="bottom", fontsize=8, color=BOUND_COLOR,

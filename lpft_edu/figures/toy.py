@@ -124,7 +124,7 @@ class OodErrorPanel:
         # Few labelled decades and no minor ticks: tick text dominates the render time.
         ax.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
         ax.yaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("gradient-descent step (each method with its own step size)")
+        ax.set_xlabel("gradient-descent step (own step size per method)")
         ax.set_ylabel("OOD squared error")
         ax.set_title("OOD error over training", fontsize=10)
         ax.grid(alpha=0.3)
