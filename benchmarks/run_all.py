@@ -162,6 +162,7 @@ def main(argv=None) -> int:
     parser.add_argument("--moves", type=int, default=10, help="slider moves per control (median reported)")
     parser.add_argument("--lessons", nargs="*", help="lesson number prefixes, e.g. 01 02 (default: all)")
     parser.add_argument("--skip-lessons", action="store_true")
+    parser.add_argument("--skip-mini", action="store_true", help="skip lpft-mini's time and memory (bench_mini.py)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/latest.json")
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -170,6 +171,10 @@ def main(argv=None) -> int:
                           "cpus": os.cpu_count()}, "apps": bench_apps(args.moves)}
     if not args.skip_lessons:
         report.update(bench_lessons(args.lessons, args.repeats))
+    if not args.skip_mini:  # lesson 3's laptop experiment: the 5-seed run <= 90 s, fast mode <= 15 s
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        import bench_mini
+        report["lpft_mini"] = bench_mini.bench(args.repeats)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")

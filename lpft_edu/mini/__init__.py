@@ -1,5 +1,5 @@
 """The laptop experiment of lesson 3 (``lpft-mini``): LP vs FT vs LP-FT in a small ReLU network on
-real handwritten digits that ship with scikit-learn, in about a minute on a CPU, no download.
+real handwritten digits that ship with scikit-learn, in well under a minute on a CPU (one core), no download.
 
 In distribution the digits are centred as scanned; out of distribution the same digits are moved a
 few pixels to the right. A network pretrained on both kinds of input (``pretrain_ood=True``, the

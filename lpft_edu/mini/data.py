@@ -52,7 +52,8 @@ def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
 
 def move_right(x: torch.Tensor, shift: int) -> torch.Tensor:
     """The OOD kind of input: every 8x8 image moved ``shift`` pixels right, blank (0) filling in on
-    the left; ink pushed past the right edge is lost (the digits rarely reach it)."""
+    the left. Ink pushed past the right edge is lost: over all 1,797 digits that is 0.3% of the ink
+    for 1 px, 6.5% for 2 px (the default) and 26% for 3 px, so 2 px leaves each digit readable."""
     if not 0 <= shift < SIDE:
         raise ValueError(f"shift must be between 0 and {SIDE - 1} pixels, got {shift}")
     images = x.reshape(-1, SIDE, SIDE)
