@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -95,39 +96,62 @@ def test_lesson_header_and_think_answers():
     assert "runs/<time>-<id>/results.json" in flat and "design target, not a measurement" in flat
 
 
+def _stated(flat: str, pattern: str) -> tuple[float, ...]:
+    """The numbers the lesson states where ``pattern`` (a regex with groups) matches; fails when absent."""
+    found = re.search(pattern, flat)
+    assert found, f"the lesson no longer states {pattern!r}"
+    return tuple(float(g) for g in found.groups())
+
+
 @pytest.mark.slow
 def test_the_numbers_the_lesson_states_come_from_a_real_run():
     """Lesson 3 quotes our run of the laptop experiment (5 seeds, the defaults): run it and compare
-    every number the text states (rounded as printed there)."""
+    every number the text states. On the machine that wrote the text they agree to the printed digit;
+    elsewhere floating-point differences may move an accuracy by a test digit or two, hence the
+    tolerances (0.5 points for accuracies, 0.01 for distortions)."""
     from lpft_edu.mini import MiniConfig, run_mini
     flat = " ".join(_markdown().replace("# ", " ").split())
     on = run_mini(MiniConfig(seeds=5, fast=False, progress=False), runs_dir=False)
     off = run_mini(MiniConfig(seeds=5, fast=False, progress=False, pretrain_ood=False), runs_dir=False)
+    num = r"(\d+\.\d)"
 
-    def pct(v):
-        return f"{100 * v:.1f}"
+    def pts(v):
+        return 100 * v
 
-    m = on["methods"]
-    for name in ("LP", "FT", "LP-FT"):
-        assert f"{pct(m[name]['ood_acc'])} ± {pct(m[name]['ood_acc_std'])}" in flat, name
-    assert f"({pct(on['pretraining']['id_acc'])} % on both)" in flat
-    assert pct(on["pretraining"]["id_acc"]) == pct(on["pretraining"]["ood_acc"])
-    ids = sorted(pct(m[n]["id_acc"]) for n in m)
-    assert f"({ids[0]} to {ids[-1]} %, each with a spread of about 1 point)" in flat
-    assert all(0.005 <= m[n]["id_acc_std"] < 0.015 for n in m)
-    assert f"about {round(100 * (m['LP']['ood_acc'] - m['FT']['ood_acc']))} points" in flat
-    assert f"about {round(100 * (m['LP-FT']['ood_acc'] - m['FT']['ood_acc']))} points above FT" in flat
-    assert f"({pct(m['LP']['ood_acc'] - m['LP-FT']['ood_acc'])} points lower" in flat
+    def near(stated, measured, tol=0.5):
+        assert abs(stated - measured) <= tol, (stated, measured)
+
+    m, o = on["methods"], off["methods"]
+    lp, lp_sd, ft, ft_sd = _stated(flat, rf"LP beats FT by about \d+ points\*\*: {num} ± {num} % against {num} ± {num} %")
+    near(lp, pts(m["LP"]["ood_acc"])), near(lp_sd, pts(m["LP"]["ood_acc_std"]))
+    near(ft, pts(m["FT"]["ood_acc"])), near(ft_sd, pts(m["FT"]["ood_acc_std"]))
+    (gap,) = _stated(flat, r"LP beats FT by about (\d+) points")
+    near(gap, pts(m["LP"]["ood_acc"] - m["FT"]["ood_acc"]), 1.0)
+    (pre,) = _stated(flat, rf"\({num} % on both\)")
+    near(pre, pts(on["pretraining"]["id_acc"])), near(pre, pts(on["pretraining"]["ood_acc"]))
+    low, high = _stated(flat, rf"tie\*\* \({num} to {num} %, each with a spread of about 1 point\)")
+    near(low, min(pts(m[n]["id_acc"]) for n in m)), near(high, max(pts(m[n]["id_acc"]) for n in m))
+    assert all(0.5 <= pts(m[n]["id_acc_std"]) < 1.5 for n in m)
+    lpft, lpft_sd, above = _stated(flat, rf"OOD accuracy\*\* \({num} ± {num} %, about (\d+) points above FT\)")
+    near(lpft, pts(m["LP-FT"]["ood_acc"])), near(lpft_sd, pts(m["LP-FT"]["ood_acc_std"]))
+    near(above, pts(m["LP-FT"]["ood_acc"] - m["FT"]["ood_acc"]), 1.0)
+    (lower,) = _stated(flat, rf"not\* better than LP here \({num} points lower")
+    near(lower, pts(m["LP"]["ood_acc"] - m["LP-FT"]["ood_acc"]))
+    dist = r"(\d\.\d\d)"
+    ft_id, ft_ood, lpft_id, lpft_ood = _stated(flat, rf"{dist} against {dist} for FT, {dist} against {dist} for LP-FT")
     d = {n: m[n]["distortion"] for n in ("FT", "LP-FT")}
-    assert (f"{d['FT']['id']['relative']:.2f} against {d['FT']['ood']['relative']:.2f} for FT, "
-            f"{d['LP-FT']['id']['relative']:.2f} against {d['LP-FT']['ood']['relative']:.2f} for LP-FT") in flat
-    assert d["FT"]["id"]["relative"] > d["FT"]["ood"]["relative"]
+    for stated, measured in ((ft_id, d["FT"]["id"]), (ft_ood, d["FT"]["ood"]), (lpft_id, d["LP-FT"]["id"]),
+                             (lpft_ood, d["LP-FT"]["ood"])):
+        near(stated, measured["relative"], 0.01)
+    assert d["FT"]["id"]["relative"] > d["FT"]["ood"]["relative"]  # "FT moved ID features more"
     ratios = [d["FT"][s]["relative"] / d["LP-FT"][s]["relative"] for s in ("id", "ood")]
     assert all(4 <= r <= 5.5 for r in ratios) and "4 to 5 times less" in flat
-    lp = [r["ood_acc"] for r in m["LP"]["per_seed"]]
-    ft = [r["ood_acc"] for r in m["FT"]["per_seed"]]
-    assert all(a > b for a, b in zip(lp, ft))  # "every seed the same way"
-    o = off["methods"]
-    assert (f"LP {pct(o['LP']['ood_acc'])} ± {pct(o['LP']['ood_acc_std'])}, FT {pct(o['FT']['ood_acc'])} ± "
-            f"{pct(o['FT']['ood_acc_std'])}, LP-FT {pct(o['LP-FT']['ood_acc'])} ± {pct(o['LP-FT']['ood_acc_std'])}") in flat
-    assert f"reads only {pct(off['pretraining']['ood_acc'])} % of moved digits" in flat
+    lp_seeds = [r["ood_acc"] for r in m["LP"]["per_seed"]]
+    ft_seeds = [r["ood_acc"] for r in m["FT"]["per_seed"]]
+    assert all(a > b for a, b in zip(lp_seeds, ft_seeds))  # "every seed the same way"
+    stated = _stated(flat, rf"\(LP {num} ± {num}, FT {num} ± {num}, LP-FT {num} ± {num}; chance is 10 %\)")
+    measured = [pts(o[n][k]) for n in ("LP", "FT", "LP-FT") for k in ("ood_acc", "ood_acc_std")]
+    for a, b in zip(stated, measured):
+        near(a, b)
+    (pre_off,) = _stated(flat, rf"reads only {num} % of moved digits")
+    near(pre_off, pts(off["pretraining"]["ood_acc"]))
