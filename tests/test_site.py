@@ -119,6 +119,13 @@ def pages(site, server):
             context.route("**/*", route)
             page = context.new_page()
             page.set_default_timeout(30_000)  # a page that hangs fails the test instead of stalling it
+            # The guard itself: a page on the site asking another host is caught and recorded.
+            probe = "http://192.0.2.1/lpft-probe.png"  # TEST-NET-1: never a real host
+            page.goto(f"{server}/index.html", wait_until="load")
+            page.evaluate("src => { const i = new Image(); i.src = src; document.body.append(i); }", probe)
+            page.wait_for_timeout(500)
+            guard_works = probe in blocked
+            blocked.clear()
             failed = []  # same-origin files that answered an error (a missing font, script, image)
             page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             for url in urls:
@@ -133,7 +140,7 @@ def pages(site, server):
                     page.screenshot(path=str(SHOTS / f"{name}.png"))
         finally:
             browser.close()
-    return {"facts": facts, "blocked": blocked, "base": server}
+    return {"facts": facts, "blocked": blocked, "base": server, "guard_works": guard_works}
 
 
 def _read_page(page, status: int) -> dict:
@@ -194,6 +201,7 @@ def test_lesson_formulas_are_typeset(pages):
 
 
 def test_no_request_leaves_loopback(pages):
+    assert pages["guard_works"], "the request guard did not see a probe request to another host"
     assert pages["blocked"] == [], f"pages tried to load from other hosts: {sorted(set(pages['blocked']))}"
 
 
