@@ -220,6 +220,9 @@ def test_lesson_page_shows_its_figures_and_says_it_is_static(pages, lesson):
     assert "fast mode" in page["text"] and "interactive in Jupyter, Voila, Binder or Colab" in page["text"]
     assert launch.binder_url(f"lessons/{lesson}.ipynb") in page["links"]
     assert launch.colab_url(f"lessons/{lesson}.ipynb") in page["links"]
+    if (REPO / "student" / f"{lesson}.ipynb").is_file():  # student/ is committed: link its version too
+        assert launch.binder_url(f"student/{lesson}.ipynb") in page["links"]
+        assert launch.colab_url(f"student/{lesson}.ipynb") in page["links"]
     assert page["controls"] == 0, f"{lesson}: the static page shows widget controls that cannot run"
 
 
