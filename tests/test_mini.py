@@ -21,6 +21,7 @@ from lpft_edu.vision.results import SCHEMA
 from lpft_edu.vision.train import Diverged
 
 METHODS = ("LP", "FT", "LP-FT")
+TINY = ["--hidden", "16", "--pretrain-epochs", "1", "--epochs", "1", "--lp-cs", "2"]  # wiring checks only
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,18 @@ def test_each_method_has_one_record_per_seed_and_its_std_is_their_spread(fast_ru
     assert results["methods"]["FT"]["distortion"]["ood"]["relative"] > 0.0   # FT trains the features
 
 
+def test_paired_differences_are_the_seed_by_seed_differences(fast_run):
+    results, _ = fast_run
+    methods = results["methods"]
+    claims = {(c["a"], c["b"], c["key"]): c for c in results["paired"]}
+    assert ("LP", "FT", "ood_acc") in claims and ("FT", "LP-FT", "distortion_ood") in claims
+    for (a, b, key), c in claims.items():
+        diffs = [sa[key] - sb[key] for sa, sb in zip(methods[a]["per_seed"], methods[b]["per_seed"])]
+        assert c["diffs"] == pytest.approx(diffs) and c["mean"] == pytest.approx(np.mean(diffs))
+        assert c["std"] == pytest.approx(np.std(diffs, ddof=1))
+        assert c["a_higher"] + c["equal"] + c["b_higher"] == 2 and c["a_higher"] == sum(d > 0 for d in diffs)
+
+
 def test_the_two_seeds_differ_and_a_rerun_repeats_them(fast_run):
     results, _ = fast_run
     ft = results["methods"]["FT"]["per_seed"]
@@ -77,7 +90,7 @@ def test_the_two_seeds_differ_and_a_rerun_repeats_them(fast_run):
 
 
 def test_the_knob_is_recorded_and_changes_the_pretraining_data(tmp_path, capsys):
-    rc = cli.main(["--seeds", "1", "--fast", "--no-pretrain-ood", "--no-progress", "--runs-dir", str(tmp_path)])
+    rc = cli.main(["--seeds", "1", "--fast", "--no-pretrain-ood", "--no-progress", "--runs-dir", str(tmp_path), *TINY])
     assert rc == 0
     (folder,) = tmp_path.iterdir()
     saved = load_results(folder / "results.json")
@@ -149,7 +162,7 @@ def test_a_diverged_method_makes_the_run_diverged_and_names_the_flag(monkeypatch
         return real(model, train, evals, cfg, *args, **kw)
 
     monkeypatch.setattr(experiment, "finetune", blow_up_ft)
-    rc = cli.main(["--seeds", "1", "--fast", "--no-progress", "--runs-dir", str(tmp_path)])
+    rc = cli.main(["--seeds", "1", "--fast", "--no-progress", "--runs-dir", str(tmp_path), *TINY])
     assert rc == 3
     (folder,) = tmp_path.iterdir()
     saved = load_results(folder / "results.json")

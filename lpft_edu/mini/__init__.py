@@ -10,6 +10,13 @@ See :mod:`lpft_edu.mini.data` for the data and :mod:`lpft_edu.mini.experiment` f
     results = run_mini(MiniConfig(seeds=5, pretrain_ood=False), runs_dir=False)  # False: write no file
 """
 from lpft_edu.mini.config import MiniConfig
-from lpft_edu.mini.experiment import format_table, run_mini
 
 __all__ = ["MiniConfig", "run_mini", "format_table"]
+
+
+def __getattr__(name):
+    # torch is imported on first use of run_mini, so that `lpft-mini --help` and a refused flag answer at once
+    if name in ("run_mini", "format_table"):
+        from lpft_edu.mini import experiment
+        return getattr(experiment, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

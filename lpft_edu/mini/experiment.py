@@ -160,6 +160,31 @@ def summarise(name: str, per_seed: list[dict]) -> dict:
     return entry
 
 
+# The paper's claims as paired per-seed differences (a, b, key): a's value minus b's, seed by seed.
+# Pairing removes what the seeds share (the same split and pretrained network for all three methods).
+CLAIMS = (
+    ("FT", "LP", "id_acc"),             # FT at least matches LP in distribution
+    ("LP", "FT", "ood_acc"),            # LP beats FT out of distribution
+    ("LP-FT", "LP", "id_acc"), ("LP-FT", "FT", "id_acc"),    # LP-FT at least as good as the better
+    ("LP-FT", "LP", "ood_acc"), ("LP-FT", "FT", "ood_acc"),  # of the two, ID and OOD
+    ("FT", "LP-FT", "distortion_ood"),  # FT moves the OOD features more than LP-FT
+)
+
+
+def paired_differences(methods: dict) -> list[dict]:
+    """Each claim's per-seed differences: mean, sample std, and in how many seeds a > b, a == b, a < b."""
+    out = []
+    for a, b, key in CLAIMS:
+        if any(methods.get(m, {}).get("status") != "complete" for m in (a, b)):
+            continue
+        diffs = [sa[key] - sb[key] for sa, sb in zip(methods[a]["per_seed"], methods[b]["per_seed"])]
+        mean, std = _mean_std(diffs)
+        out.append({"a": a, "b": b, "key": key, "mean": mean, "std": std, "diffs": diffs,
+                    "a_higher": sum(d > 0 for d in diffs), "equal": sum(d == 0 for d in diffs),
+                    "b_higher": sum(d < 0 for d in diffs)})
+    return out
+
+
 def _device_info() -> dict:
     return {"type": "cpu", "torch": torch.__version__, "threads": THREADS, "platform": platform.platform(),
             "name": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
@@ -174,7 +199,7 @@ def new_results(cfg: MiniConfig, command: str) -> dict:
                  "shift": f"OOD = the ID test digits moved {cfg.shift} px right (of 8)"},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
         "config": cfg.to_dict(), "device": _device_info(), "seeds": list(range(cfg.seeds)), "spread": SPREAD,
-        "pretraining": None, "methods": {}, "timings": {"per_seed_s": []},
+        "pretraining": None, "methods": {}, "paired": [], "timings": {"per_seed_s": []},
     }
 
 
@@ -186,6 +211,7 @@ def _fill(results: dict, rows: list[dict]) -> None:
         "id_acc": float(np.mean([p["id_acc"] for p in ok])) if ok else None,
         "ood_acc": float(np.mean([p["ood_acc"] for p in ok])) if ok else None, "per_seed": pre}
     results["methods"] = {m: summarise(m, [r[m] for r in rows]) for m in METHODS}
+    results["paired"] = paired_differences(results["methods"])
     results["data"]["sizes"] = rows[0].get("sizes")
 
 
@@ -276,4 +302,13 @@ def format_table(results: dict) -> str:
         lines.append(f"{name:<7} {pm(m['id_acc'], m['id_acc_std']):>16} {pm(m['ood_acc'], m['ood_acc_std']):>16} "
                      f"{pm(d['relative'], d.get('relative_std')):>19}")
     lines.append("(+- is the sample standard deviation over seeds; feature change = mean ||phi - phi0|| / mean ||phi0||)")
+    pre = results.get("pretraining") or {}
+    if pre.get("id_acc") is not None:
+        lines.append(f"pretrained network with its own head: ID {pre['id_acc']:.3f}, OOD {pre['ood_acc']:.3f}")
+    if results.get("paired"):
+        lines.append("paired over seeds (a - b, seed by seed: mean +- std; seeds where a > b / = / <):")
+        for c in results["paired"]:
+            what = {"id_acc": "ID acc", "ood_acc": "OOD acc", "distortion_ood": "OOD feature change"}[c["key"]]
+            lines.append(f"  {c['a']:>5} - {c['b']:<5} {what:<18} {pm(c['mean'], c['std']):>16}   "
+                         f"{c['a_higher']} / {c['equal']} / {c['b_higher']}")
     return "\n".join(lines)
