@@ -40,16 +40,18 @@ class TheoryApp(FigureApp):
 
     def __init__(self, angle_deg: float = 30.0, phi: float = 0.9, eps: float = 0.01, k: int = 2, m: int = 4,
                  head: str = SHORTER, seed: int = 0):
-        # 840 x 360 px: beside a 31em column of controls in a 1366 px wide page.
+        # 840 x 360 px: beside a 32em column of controls in a 1366 px wide page.
         super().__init__(figsize=(10.5, 4.5), dpi=80)
-        style = {"description_width": "14em"}
+        style = {"description_width": "12.5em"}
         wide = widgets.Layout(width="31em")
         self.angle = widgets.FloatSlider(value=angle_deg, min=0, max=90, step=1, description="principal angle [deg]",
                                          style=style, layout=wide, continuous_update=False)
         self.phi = widgets.FloatSlider(value=phi, min=0, max=3, step=0.05, description="head alignment error phi",
                                        style=style, layout=wide, continuous_update=False)
         self.head = widgets.ToggleButtons(options=[SHORTER, LONGER], value=head, description="initial head v0 is",
-                                          style={"description_width": "14em", "button_width": "7.5em"})
+                                          style={"description_width": "12.5em", "button_width": "8.8em"},
+                                          # flex: its label beside the buttons, like the sliders' labels
+                                          layout=widgets.Layout(width="31em", display="flex", align_items="center"))
         self.eps = widgets.FloatSlider(value=eps, min=0, max=0.3, step=0.005, readout_format=".3f",
                                        description="feature error eps", style=style, layout=wide, continuous_update=False)
         self.k = widgets.IntSlider(value=k, min=1, max=4, description="features k", style=style, layout=wide,
@@ -209,7 +211,7 @@ class TheoryApp(FigureApp):
                  f"<td>{lim['ood']:.2e}</td><td>exact</td></tr>")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.hypothesis_notes())
         return (
-            "<div style='font-size:85%'>"
+            "<div style='font-size:90%;line-height:1.35'>"
             f"<b>Instance</b> (d = {inst.d}, k = {inst.k}, dim S = {inst.m}, ||w*|| = {inst.w_norm:.2f}): "
             f"cos theta_max(R0, S-perp) = {inst.cos_theta_max:.4f}, phi = {inst.phi:.4f}, eps = {inst.eps:.4f}, "
             f"rank(X B0^T) = {inst.feature_rank}<br>{self._bound_html(loss_bound)}"

@@ -128,11 +128,13 @@ class ToyApp(FigureApp):
         b0_ood = float(r.setup.b0 @ X_OOD)
         bft_ood = float(r.ft.b[-1] @ X_OOD)
         return (
+            # line-height: the widget's default (one control row per line) spreads the readout out.
+            "<div style='line-height:1.35'>"
             "<table style='font-size:90%'><tr><th>method</th><th>ID error</th><th>OOD error</th><th>converged</th></tr>"
             f"{rows}</table>{note_html}"
             "<p style='font-size:90%'><b>The invariant:</b> FT only moves b along x_id, so<br>"
             f"b0 &middot; x_ood = {html.escape(repr(b0_ood))}<br>"
             f"b_FT &middot; x_ood = {html.escape(repr(bft_ood))}<br>"
             f"largest change over training: {r.ood_feature_drift():.1e}<br>"
-            f"(b &middot; x_id went from {float(r.setup.b0 @ X_ID):.4f} to {float(r.ft.b[-1] @ X_ID):.4f})</p>"
+            f"(b &middot; x_id went from {float(r.setup.b0 @ X_ID):.4f} to {float(r.ft.b[-1] @ X_ID):.4f})</p></div>"
         )
