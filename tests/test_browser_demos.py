@@ -219,6 +219,9 @@ def assert_stayed_offline(page) -> None:
     assert not off, f"the page reached the network: {off}"
     unknown = [u for u in page.requested if not bs.is_loopback_url(u) and not u.startswith(KNOWN_EXTERNAL)]
     assert not unknown, f"the page asked for resources off this machine: {unknown}"
+    # ... and the route stopped every one of those it saw (a route that let one through fails here).
+    attempted = sorted(u for u in page.requested if not bs.is_loopback_url(u))
+    assert sorted(page.blocked) == attempted, f"requests off this machine not stopped: {attempted} vs {page.blocked}"
 
 
 def slider_step(make, attr: str) -> float:
