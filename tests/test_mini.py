@@ -190,3 +190,29 @@ def test_ood_digits_are_the_id_test_digits_moved_right():
     shared = sum(r in pre for r in down)
     assert shared <= 5, f"{shared} downstream digits also in pretraining (only identical scans may repeat)"
     assert len(data.train) + len(data.val) + len(data.id_test) + n == 1797
+
+
+def test_an_interrupted_run_leaves_a_readable_file_marked_interrupted(monkeypatch, tmp_path):
+    real = experiment.run_seed
+
+    def stop_at_seed_1(seed, *args, **kw):
+        if seed == 1:
+            raise KeyboardInterrupt
+        return real(seed, *args, **kw)
+
+    monkeypatch.setattr(experiment, "run_seed", stop_at_seed_1)
+    cfg = MiniConfig(seeds=3, fast=True, progress=False, hidden=16, pretrain_epochs=1, epochs=1, lp_cs=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_mini(cfg, runs_dir=tmp_path)
+    (folder,) = tmp_path.iterdir()
+    saved = json.loads((folder / "results.json").read_text())
+    assert validate_results(saved) == []
+    assert saved["status"] == "interrupted"
+    assert all(m["status"] == "interrupted" and len(m["per_seed"]) == 1 for m in saved["methods"].values())
+
+
+def test_runs_dir_that_is_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    assert cli.main(["--no-progress", "--runs-dir", str(target)]) == 2
+    assert "--runs-dir" in capsys.readouterr().err and target.read_text() == "x"
