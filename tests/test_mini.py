@@ -61,6 +61,9 @@ def test_each_method_has_one_record_per_seed_and_its_std_is_their_spread(fast_ru
             assert m["distortion"][side]["relative"] == pytest.approx(np.mean(rel))
             assert [s[f"distortion_{side}"] for s in m["per_seed"]] == rel
     assert results["methods"]["LP"]["distortion"]["ood"]["relative"] == 0.0  # frozen features
+    cfg = MiniConfig()
+    assert {s["lr"] for s in results["methods"]["FT"]["per_seed"]} == {cfg.lr_ft}
+    assert {s["lr"] for s in results["methods"]["LP-FT"]["per_seed"]} == {cfg.lr_lpft}
     assert results["methods"]["FT"]["distortion"]["ood"]["relative"] > 0.0   # FT trains the features
 
 
@@ -216,3 +219,17 @@ def test_runs_dir_that_is_a_file_is_refused(tmp_path, capsys):
     target.write_text("x")
     assert cli.main(["--no-progress", "--runs-dir", str(target)]) == 2
     assert "--runs-dir" in capsys.readouterr().err and target.read_text() == "x"
+
+
+def test_sweep_lr_keeps_per_seed_the_rate_with_the_best_id_validation_accuracy():
+    cfg = MiniConfig(seeds=1, fast=True, progress=False, sweep_lr=True, hidden=16, pretrain_epochs=1, epochs=1,
+                     lp_cs=2)
+    results = run_mini(cfg, runs_dir=False)
+    assert validate_results(results) == [] and results["config"]["sweep_lr"] is True
+    for name, grid in (("FT", experiment.FT_SWEEP), ("LP-FT", experiment.LPFT_SWEEP)):
+        (seed,) = results["methods"][name]["per_seed"]
+        sweep = seed["lr_sweep"]
+        assert [s["lr"] for s in sweep] == list(grid)
+        best = max(s["val_acc"] for s in sweep)
+        assert seed["lr"] == next(s["lr"] for s in sweep if s["val_acc"] == best)  # first of equals
+        assert seed["val_acc"] == best

@@ -62,6 +62,9 @@ class MiniConfig:
     lr_ft: float = _opt(0.03, "--lr-ft", "FT learning rate", 1e-6, 1.0, float)
     lr_lpft: float = _opt(0.003, "--lr-lpft", "LP-FT learning rate (10x smaller than FT's, as in lpft-cifar-stl)",
                           1e-6, 1.0, float)
+    sweep_lr: bool = _opt(False, "--sweep-lr", "train FT at 0.003,0.01,0.03,0.1 and LP-FT at 0.01,0.003,0.001,0.0003 and "
+                          "keep, per seed, the rate with the best ID validation accuracy (4x the fine-tuning time)",
+                          kind=bool)
     lp_cs: int = _opt(19, "--lp-cs", "number of C values from 1e-7 to 1e2 for LP (chosen on ID validation)", 1, 100)
     fast: bool = _opt(None, "--fast", "small version for tests and CI (default: on when LPFT_FAST=1)", kind=bool,
                       factory=fast_mode)

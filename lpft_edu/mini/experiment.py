@@ -11,6 +11,10 @@ Per seed (the data split, the network's initialisation and the data order all fo
    (:func:`lpft_edu.vision.train.finetune`, as ``lpft-cifar-stl`` does).
 4. **LP-FT**: the same, starting from the LP head, at a 10x smaller learning rate.
 
+With ``sweep_lr`` (``--sweep-lr``) FT and LP-FT each train at every rate of a grid and keep, per
+seed, the one with the best ID validation accuracy (the paper's rule); ties keep the first rate in
+grid order, and with the default 149 validation digits ties are common.
+
 Every model is scored on centred test digits (ID) and on the same test digits moved (OOD); feature
 distortion (:func:`lpft_edu.vision.distortion.feature_change`) compares each fine-tuned network's
 features of those test digits with the pretrained ones. There is one implementation of each step:
@@ -48,6 +52,9 @@ METHODS = ("LP", "FT", "LP-FT")
 LR_FLAG = {"pretrain": "--lr-pretrain", "FT": "--lr-ft", "LP-FT": "--lr-lpft"}
 SPREAD = "id_acc_std and ood_acc_std are sample standard deviations over the seeds (ddof=1); null for one seed"
 FAST_BANNER = "FAST RUN (LPFT_FAST / --fast): a few epochs to check the pipeline - not the lesson's result"
+# --sweep-lr grids, in lpft-cifar-stl's order (FT ascending, LP-FT descending); ties keep the first
+FT_SWEEP = (0.003, 0.01, 0.03, 0.1)
+LPFT_SWEEP = (0.01, 0.003, 0.001, 0.0003)
 THREADS = 1  # measured: the network is tiny, so a second thread only adds overhead (benchmarks/bench_mini.py)
 PREPROCESS = AsIs()
 
@@ -74,11 +81,43 @@ def _images(split_len: int, epochs: int, batch_size: int) -> int:
     return epochs * steps * min(batch_size, split_len)
 
 
-def _diverged(seed: int, stage: str, exc: Diverged, cfg: MiniConfig) -> dict:
-    lr = {"pretrain": cfg.lr_pretrain, "FT": cfg.lr_ft, "LP-FT": cfg.lr_lpft}[stage]
+def _diverged(seed: int, stage: str, exc: Diverged, cfg: MiniConfig, lr: float, swept: bool = False) -> dict:
     where = "pretraining" if stage == "pretrain" else stage
-    return {"seed": seed, "status": "diverged", "id_acc": None, "ood_acc": None,
-            "error": f"{where} {exc.reason} (seed {seed}): lower {LR_FLAG[stage]} (now {lr:g}), e.g. {lr / 10:g}"}
+    fix = (f"every learning rate of the --sweep-lr grid diverged (the last, {lr:g}: {exc.reason}); run without "
+           f"--sweep-lr and a smaller {LR_FLAG[stage]}" if swept else
+           f"{exc.reason}: lower {LR_FLAG[stage]} (now {lr:g}), e.g. {lr / 10:g}")
+    return {"seed": seed, "status": "diverged", "id_acc": None, "ood_acc": None, "error": f"{where} (seed {seed}) {fix}"}
+
+
+def lr_grid(cfg: MiniConfig, method: str) -> tuple[float, ...]:
+    """The learning rates FT or LP-FT trains with: the one of --lr-ft/--lr-lpft, or with --sweep-lr the
+    whole grid (the one with the best ID validation accuracy is kept)."""
+    if cfg.sweep_lr:
+        return FT_SWEEP if method == "FT" else LPFT_SWEEP
+    return (cfg.lr_ft if method == "FT" else cfg.lr_lpft,)
+
+
+def fine_tune(method: str, lr: float, net: FeatureModel, head, data: MiniData, feats: dict, cfg: MiniConfig,
+              seed: int, bar=None) -> dict:
+    """FT (fresh random head) or LP-FT (the LP head) of a copy of the pretrained ``net`` at ``lr``, on the
+    centred training digits; its per-seed record. Raises :class:`~lpft_edu.vision.train.Diverged`."""
+    model = copy.deepcopy(net)
+    if method == "LP-FT":
+        W, b = head.raw()
+        with torch.no_grad():
+            model.head.weight.copy_(W)
+            model.head.bias.copy_(b)
+    else:
+        torch.manual_seed(seed + 11)
+        model.head.reset_parameters()  # FT starts from a random head
+    finetune(model, data.train, {}, TrainConfig(method, lr, cfg.epochs, cfg.batch_size, bn_train=(method == "FT"),
+                                                seed=seed), PREPROCESS, progress=bar)
+    moved = {side: feature_change(feats[name], extract_features(model, getattr(data, name), PREPROCESS))
+             for side, name in (("id", "id_test"), ("ood", "ood_test"))}
+    return {"seed": seed, "status": "complete", "lr": lr, "id_acc": evaluate(model, data.id_test, PREPROCESS),
+            "ood_acc": evaluate(model, data.ood_test, PREPROCESS), "val_acc": evaluate(model, data.val, PREPROCESS),
+            "distortion_id": moved["id"]["relative"], "distortion_ood": moved["ood"]["relative"],
+            "distortion": {k: {"mean_l2": v["mean_l2"], "relative": v["relative"]} for k, v in moved.items()}}
 
 
 def run_seed(seed: int, cfg: MiniConfig, data: MiniData, bar=None) -> dict:
@@ -89,7 +128,7 @@ def run_seed(seed: int, cfg: MiniConfig, data: MiniData, bar=None) -> dict:
         finetune(net, data.pretrain, {}, TrainConfig("pretrain", cfg.lr_pretrain, cfg.pretrain_epochs, cfg.batch_size,
                                                      bn_train=True, seed=seed), PREPROCESS, progress=bar)
     except Diverged as exc:
-        failed = _diverged(seed, "pretrain", exc, cfg)
+        failed = _diverged(seed, "pretrain", exc, cfg, cfg.lr_pretrain)
         return {"pretraining": failed, **{m: dict(failed) for m in METHODS}}
     out = {"pretraining": {"seed": seed, "status": "complete", "id_acc": evaluate(net, data.id_test, PREPROCESS),
                            "ood_acc": evaluate(net, data.ood_test, PREPROCESS)}}
@@ -105,29 +144,22 @@ def run_seed(seed: int, cfg: MiniConfig, data: MiniData, bar=None) -> dict:
                  "distortion_id": 0.0, "distortion_ood": 0.0, "distortion": {"id": zero, "ood": dict(zero)}}
 
     for method in ("FT", "LP-FT"):
-        model = copy.deepcopy(net)
-        if method == "LP-FT":
-            W, b = head.raw()
-            with torch.no_grad():
-                model.head.weight.copy_(W)
-                model.head.bias.copy_(b)
+        grid = lr_grid(cfg, method)
+        chosen, sweep, failure = None, [], None
+        for lr in grid:
+            try:
+                record = fine_tune(method, lr, net, head, data, feats, cfg, seed, bar)
+            except Diverged as exc:
+                sweep.append({"lr": lr, "status": "diverged", "error": exc.reason})
+                failure = (lr, exc)
+                continue
+            sweep.append({"lr": lr, "status": "complete", "val_acc": record["val_acc"]})
+            if chosen is None or record["val_acc"] > chosen["val_acc"]:  # first of equals wins, in grid order
+                chosen = record
+        if chosen is None:
+            out[method] = _diverged(seed, method, failure[1], cfg, failure[0], swept=cfg.sweep_lr)
         else:
-            torch.manual_seed(seed + 11)
-            model.head.reset_parameters()  # FT starts from a random head
-        lr = cfg.lr_ft if method == "FT" else cfg.lr_lpft
-        try:
-            finetune(model, data.train, {}, TrainConfig(method, lr, cfg.epochs, cfg.batch_size,
-                                                        bn_train=(method == "FT"), seed=seed), PREPROCESS, progress=bar)
-        except Diverged as exc:
-            out[method] = _diverged(seed, method, exc, cfg)
-            continue
-        moved = {side: feature_change(feats[name], extract_features(model, getattr(data, name), PREPROCESS))
-                 for side, name in (("id", "id_test"), ("ood", "ood_test"))}
-        out[method] = {"seed": seed, "status": "complete", "id_acc": evaluate(model, data.id_test, PREPROCESS),
-                       "ood_acc": evaluate(model, data.ood_test, PREPROCESS),
-                       "val_acc": evaluate(model, data.val, PREPROCESS),
-                       "distortion_id": moved["id"]["relative"], "distortion_ood": moved["ood"]["relative"],
-                       "distortion": {k: {"mean_l2": v["mean_l2"], "relative": v["relative"]} for k, v in moved.items()}}
+            out[method] = {**chosen, "lr_sweep": sweep if cfg.sweep_lr else None}
     out["sizes"] = data.sizes()
     return out
 
@@ -251,7 +283,8 @@ def run_mini(config: MiniConfig | None = None, runs_dir: str | Path | bool | Non
                 t0 = time.perf_counter()
                 data = make_splits(x, y, seed, cfg.shift, cfg.pretrain_fraction, cfg.pretrain_ood)
                 total = (_images(len(data.pretrain), cfg.pretrain_epochs, cfg.batch_size)
-                         + 2 * _images(len(data.train), cfg.epochs, cfg.batch_size))
+                         + (len(lr_grid(cfg, "FT")) + len(lr_grid(cfg, "LP-FT")))
+                         * _images(len(data.train), cfg.epochs, cfg.batch_size))
                 bar = _bar(cfg.progress, total=total, desc=f"seed {seed}: pretrain, FT, LP-FT", unit="img",
                            unit_scale=True, leave=False)
                 try:
