@@ -61,6 +61,11 @@ def test_each_method_has_one_record_per_seed_and_its_std_is_their_spread(fast_ru
             assert m["distortion"][side]["relative"] == pytest.approx(np.mean(rel))
             assert [s[f"distortion_{side}"] for s in m["per_seed"]] == rel
     assert results["methods"]["LP"]["distortion"]["ood"]["relative"] == 0.0  # frozen features
+    for name in ("FT", "LP-FT"):  # accuracy after each epoch, mean over seeds; the last is the result
+        m = results["methods"][name]
+        assert [e["epoch"] for e in m["epochs"]] == list(range(1, results["config"]["epochs"] + 1))
+        assert m["epochs"][-1]["ood_acc"] == pytest.approx(m["ood_acc"])
+        assert all(len(s["epochs"]) == len(m["epochs"]) for s in m["per_seed"])
     cfg = MiniConfig()
     assert {s["lr"] for s in results["methods"]["FT"]["per_seed"]} == {cfg.lr_ft}
     assert {s["lr"] for s in results["methods"]["LP-FT"]["per_seed"]} == {cfg.lr_lpft}

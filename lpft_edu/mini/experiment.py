@@ -110,14 +110,19 @@ def fine_tune(method: str, lr: float, net: FeatureModel, head, data: MiniData, f
     else:
         torch.manual_seed(seed + 11)
         model.head.reset_parameters()  # FT starts from a random head
-    finetune(model, data.train, {}, TrainConfig(method, lr, cfg.epochs, cfg.batch_size, bn_train=(method == "FT"),
-                                                seed=seed), PREPROCESS, progress=bar)
+    evals = {"val": data.val, "id": data.id_test, "ood": data.ood_test}
+    history = finetune(model, data.train, evals, TrainConfig(method, lr, cfg.epochs, cfg.batch_size,
+                                                             bn_train=(method == "FT"), seed=seed), PREPROCESS,
+                       progress=bar)
+    epochs = [{k: row[k] for k in ("epoch", "val_acc", "id_acc", "ood_acc")} for row in history["epochs"]]
     moved = {side: feature_change(feats[name], extract_features(model, getattr(data, name), PREPROCESS))
              for side, name in (("id", "id_test"), ("ood", "ood_test"))}
-    return {"seed": seed, "status": "complete", "lr": lr, "id_acc": evaluate(model, data.id_test, PREPROCESS),
-            "ood_acc": evaluate(model, data.ood_test, PREPROCESS), "val_acc": evaluate(model, data.val, PREPROCESS),
-            "distortion_id": moved["id"]["relative"], "distortion_ood": moved["ood"]["relative"],
-            "distortion": {k: {"mean_l2": v["mean_l2"], "relative": v["relative"]} for k, v in moved.items()}}
+    last = epochs[-1]  # the model as trained: accuracies of the last epoch (no early stopping)
+    return {"seed": seed, "status": "complete", "lr": lr, "id_acc": last["id_acc"], "ood_acc": last["ood_acc"],
+            "val_acc": last["val_acc"], "distortion_id": moved["id"]["relative"],
+            "distortion_ood": moved["ood"]["relative"],
+            "distortion": {k: {"mean_l2": v["mean_l2"], "relative": v["relative"]} for k, v in moved.items()},
+            "epochs": epochs}
 
 
 def run_seed(seed: int, cfg: MiniConfig, data: MiniData, bar=None) -> dict:
@@ -184,6 +189,10 @@ def summarise(name: str, per_seed: list[dict]) -> dict:
     for side in ("id", "ood"):
         entry["distortion"][side]["relative_std"] = _mean_std([s["distortion"][side]["relative"]
                                                                for s in per_seed])[1]
+    if all("epochs" in s for s in per_seed):  # FT, LP-FT: accuracy after each epoch, mean over the seeds
+        entry["epochs"] = [{"epoch": rows[0]["epoch"], **{k: float(np.mean([r[k] for r in rows]))
+                                                         for k in ("val_acc", "id_acc", "ood_acc")}}
+                           for rows in zip(*(s["epochs"] for s in per_seed))]
     entry["per_seed"] = per_seed
     if name == "LP":
         entry["note"] = "features frozen: no distortion by construction; C chosen per seed on ID validation"
