@@ -73,14 +73,15 @@ from lpft_edu.exercises.vision import (check_best_ft_ood_epoch, check_feature_di
                                        distortion_exercise_features)
 from lpft_edu.figures.mini import draw_digits, spread_figure
 from lpft_edu.figures.vision import draw_examples
-from lpft_edu.mini import MiniConfig, format_table, run_mini
+from lpft_edu.mini import MiniConfig, run_mini
 from lpft_edu.mini.data import load_digits_tensors, move_right
 from lpft_edu.quiz import Guess, PopQuiz
 from lpft_edu.vision.data import default_root, example_images
 from lpft_edu.vision.experiment import PRESET_NOTES, smoke_data_root
 from lpft_edu.vision.fake import SMOKE, has_fake_data, write_fake_data
 from lpft_edu.vision.labels import CIFAR10_CLASSES, STL10_CLASSES
-from lpft_edu.vision.lesson import REAL_RUN_NEEDS, choose_run, lesson_runs_dir, real_data_present, run_for_lesson
+from lpft_edu.vision.lesson import (REAL_RUN_NEEDS, choose_run, lesson_runs_dir, mini_means_table, mini_paired_table,
+                                   real_data_present, run_for_lesson)
 
 # %% [markdown]
 # # Part 1 · The laptop experiment
@@ -141,9 +142,7 @@ SEEDS = pick(5, 2)  # 5 seeds; fast mode (LPFT_FAST=1, the test suite) uses 2 an
 mini = run_mini(MiniConfig(seeds=SEEDS), runs_dir=lesson_runs_dir())
 if mini.get("banner"):
     print(mini["banner"])
-print(format_table(mini))
-print(f"The pretrained network with its own head: ID {100 * mini['pretraining']['id_acc']:.1f}%, "
-      f"OOD {100 * mini['pretraining']['ood_acc']:.1f}% (mean over seeds)")
+print(mini_means_table(mini))
 
 # %% [markdown]
 # Every dot below is one seed; the black bar is the mean over seeds with ± one sample standard
@@ -179,6 +178,16 @@ ft_ood = {r["seed"]: r["ood_acc"] for r in mini["methods"]["FT"]["per_seed"]}
 answer = sum(lp_ood[s] > ft_ood[s] for s in lp_ood)
 # END SOLUTION
 check_seeds_lp_ahead(answer, mini)
+
+# %% [markdown]
+# **The paired view.** All three methods of a seed share that seed's split and pretrained network, so
+# the fairest comparison is seed by seed: for each of the paper's claims, the difference a − b in each
+# seed, its mean and sample standard deviation over seeds, and in how many seeds a came out higher,
+# equal or lower. A claim is well supported when the mean difference is large next to its standard
+# deviation and (nearly) every seed agrees.
+
+# %%
+print(mini_paired_table(mini))
 
 # %% [markdown]
 # ## Feature distortion
@@ -263,7 +272,8 @@ check_knob(answer, mini_no_ood, mini)
 if mini_no_ood is ...:
     print("Do exercise 4 first: it runs the experiment and stores the results in mini_no_ood.")
 else:
-    print(format_table(mini_no_ood))
+    print(mini_means_table(mini_no_ood))
+    print(mini_paired_table(mini_no_ood))
     fig = spread_figure(mini_no_ood, "Centred -> moved digits, pretrained on centred digits only")
     plt.show()
 

@@ -75,3 +75,26 @@ def test_the_checks_read_real_lpft_mini_results(capsys):
     assert passed(ex.check_seeds_lp_ahead, ex.seeds_lp_beats_ft_ood(with_ood), with_ood)
     assert passed(ex.check_ood_distortion_ratio, ex.distortion_ratio(with_ood), with_ood)
     assert passed(ex.check_knob, ex.ood_gap(without), without, with_ood)
+
+
+def test_the_lessons_tables_hold_back_the_paired_counts_until_exercise_1_is_done():
+    pytest.importorskip("torch")
+    from lpft_edu.mini.experiment import paired_differences
+    from lpft_edu.vision.lesson import mini_means_table, mini_paired_table
+    results = {**copy.deepcopy(WITH), "seeds": [0, 1, 2, 3],
+               "pretraining": {"id_acc": 0.97, "ood_acc": 0.96}}
+    results["methods"]["LP"]["distortion"]["ood"]["relative_std"] = 0.0
+    means = mini_means_table(results)
+    assert "4 seed(s)" in means and "the pretrained network with its own head: ID 97.0%, OOD 96.0%" in means
+    assert "81.2" in means  # LP's mean OOD accuracy, in percent
+    assert "higher" not in means and "paired" not in means  # exercise 1's answer is not printed before it
+    for name in ("FT", "LP-FT"):  # per_seed records of the hand-made results lack what pairing needs
+        for r in results["methods"][name]["per_seed"]:
+            r["distortion_ood"] = results["methods"][name]["distortion"]["ood"]["relative"]
+    for r in results["methods"]["LP"]["per_seed"]:
+        r["distortion_ood"] = 0.0
+    results["paired"] = paired_differences(results["methods"])
+    paired = mini_paired_table(results)
+    lp_ft = next(line for line in paired.splitlines() if "LP - FT" in line and "OOD accuracy" in line)
+    assert lp_ft.rstrip().endswith(f"{ex.seeds_lp_beats_ft_ood(results)} / 0 / 1")
+    assert mini_paired_table({"paired": []}).startswith("(no paired")
