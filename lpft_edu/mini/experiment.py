@@ -55,7 +55,9 @@ FAST_BANNER = "FAST RUN (LPFT_FAST / --fast): a few epochs to check the pipeline
 # --sweep-lr grids, in lpft-cifar-stl's order (FT ascending, LP-FT descending); ties keep the first
 FT_SWEEP = (0.003, 0.01, 0.03, 0.1)
 LPFT_SWEEP = (0.01, 0.003, 0.001, 0.0003)
-THREADS = 1  # measured: the network is tiny, so a second thread only adds overhead (benchmarks/bench_mini.py)
+# One thread: the network is tiny, so a second only adds overhead, and on a loaded 2-core machine it is
+# ruinous (measured 2026-12-02, 5 seeds, load ~5: 1 thread 20 s, 2 threads 171 s; same numbers).
+THREADS = 1
 PREPROCESS = AsIs()
 
 
