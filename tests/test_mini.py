@@ -95,6 +95,7 @@ def test_the_two_seeds_differ_and_a_rerun_repeats_them(fast_run):
         assert again["methods"][name]["per_seed"][0]["id_acc"] == first["id_acc"]
         assert again["methods"][name]["per_seed"][0]["ood_acc"] == first["ood_acc"]
     assert again["methods"]["FT"]["id_acc_std"] is None  # no spread from one seed
+    assert again["command"] == "lpft-mini --seeds 1 --fast"  # the command line that repeats it
 
 
 def test_the_knob_is_recorded_and_changes_the_pretraining_data(tmp_path, capsys):

@@ -84,6 +84,17 @@ class MiniConfig:
             return self
         return replace(self, **{k: min(getattr(self, k), cap) for k, cap in FAST_LIMITS.items()})
 
+    def command(self) -> str:
+        """The ``lpft-mini`` command line that asks for this config (flags that differ from the defaults)."""
+        default, parts = MiniConfig(fast=False), ["lpft-mini"]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "progress" or value == getattr(default, f.name):
+                continue
+            flag = f.metadata["flag"]
+            parts.append((flag if value else "--no-" + flag[2:]) if isinstance(value, bool) else f"{flag} {value:g}")
+        return " ".join(parts)
+
     def to_dict(self) -> dict:
         """Plain JSON values, as recorded in results.json."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -272,9 +272,11 @@ def run_mini(config: MiniConfig | None = None, runs_dir: str | Path | bool | Non
     :func:`lpft_edu.vision.results.default_runs_dir`; a path writes it under that folder; False
     writes nothing. The file is rewritten (atomically) after every seed; the returned dict's
     ``run_dir`` is the folder (None when nothing is written). The config is validated before any
-    folder is created: a ValueError names the flag."""
-    cfg = (config if config is not None else MiniConfig()).validate().resolved()
-    results = new_results(cfg, command)
+    folder is created: a ValueError names the flag. ``command`` is recorded in the file; by default
+    the ``lpft-mini`` command line that repeats this run."""
+    asked = (config if config is not None else MiniConfig()).validate()
+    cfg = asked.resolved()
+    results = new_results(cfg, command or asked.command())
     run_dir = None if runs_dir is False else res.new_run_dir(res.default_runs_dir() if runs_dir in (None, True)
                                                                  else Path(runs_dir))
     results["run_dir"] = str(run_dir) if run_dir is not None else None
