@@ -42,7 +42,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402  (after the skip: 
 READY_TIMEOUT_MS = 45_000
 UPDATE_TIMEOUT_MS = 15_000
 TIMINGS: dict[str, dict] = {}
-ROOM_VIEWPORTS = [(1366, 768), (1920, 1080)]
+ROOM_VIEWPORTS = [(1280, 800), (1366, 768), (1920, 1080)]
 # The only requests a demo page may try to send off 127.0.0.1 (and which the route aborts): the two
 # Font Awesome style sheets Voila's lab template links from a CDN (templates/lab/index.html.j2; the
 # widgets bundle the icons they use). Anything else off the machine is a regression.

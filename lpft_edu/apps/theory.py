@@ -40,8 +40,8 @@ class TheoryApp(FigureApp):
 
     def __init__(self, angle_deg: float = 30.0, phi: float = 0.9, eps: float = 0.01, k: int = 2, m: int = 4,
                  head: str = SHORTER, seed: int = 0):
-        # 840 x 360 px: beside a 32em column of controls in a 1366 px wide page.
-        super().__init__(figsize=(10.5, 4.5), dpi=80)
+        # 800 x 360 px: beside a 31.2em column of controls in a page 1280 px wide or more.
+        super().__init__(figsize=(10.0, 4.5), dpi=80)
         style = {"description_width": "12.5em"}
         wide = widgets.Layout(width="31em")
         self.angle = widgets.FloatSlider(value=angle_deg, min=0, max=90, step=1, description="principal angle [deg]",
@@ -72,7 +72,7 @@ class TheoryApp(FigureApp):
         self.controls = [self.angle, self.phi, self.head, self.eps, self.k, self.m]
         self.observe_all(self.controls)
         sliders = widgets.VBox([self.angle, self.phi, self.head, self.eps, self.k, self.m, self.table])
-        self.widget = self.beside(sliders, "32em")
+        self.widget = self.beside(sliders, "31.2em")
         self.update()
 
     # -- naming the controls in messages ---------------------------------------------------------

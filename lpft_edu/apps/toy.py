@@ -20,8 +20,8 @@ class ToyApp(FigureApp):
     a play control animates the trajectories. ``update()`` redraws (tests call it directly)."""
 
     def __init__(self, setup: ToySetup = ToySetup()):
-        # 860 x 360 px: beside a 370 px column of controls in a 1366 px wide page.
-        super().__init__(figsize=(10.75, 4.5), dpi=80)
+        # 820 x 360 px: beside a 29em column of controls in a page 1280 px wide or more.
+        super().__init__(figsize=(10.25, 4.5), dpi=80)
         style = {"description_width": "11em"}
         wide = widgets.Layout(width="28em")
         lo, hi, step = ANGLE_RANGE
