@@ -7,13 +7,15 @@ or typing into the editable readout) changes both the numeric readout and the pl
 shows the app's message instead of a traceback. Screenshots land in test-artifacts/ (gitignored);
 so do the Voila log and the measured timings (browser-timings.json, recorded, never asserted).
 
-Each demo is also opened at 1366x768 and 1920x1080 (a workshop laptop, a projector) and measured:
-the plot is on screen without scrolling, beside or directly under the controls that move it, its
-text is at least 12 px as shown, it has alt text (tooltip and a visible description), and a
-three-step "Try this" list sits above it. Full-page screenshots: test-artifacts/demos/.
+Each demo is also opened at 1280x800, 1366x768 and 1920x1080 (classroom laptops, a projector) and
+measured: the whole plot is on the first screen, beside or directly under the controls that move it,
+its text is at least 12 px as shown, it has alt text (tooltip and a visible description), and a
+three-step "Try this" list sits above it. Screenshots of the first screen and of the whole page:
+test-artifacts/demos/<demo>-<w>x<h>.png and <demo>-<w>x<h>-full.png.
 
-Every request the page makes is recorded: nothing but the known web fonts of Voila's template may
-be attempted off 127.0.0.1, and nothing off 127.0.0.1 may answer.
+Every request the page makes is recorded: nothing but the Font Awesome style sheets of Voila's
+template may be attempted off 127.0.0.1, the route must have stopped each of those, and nothing off
+127.0.0.1 may answer or hold a WebSocket.
 
 Skips, with the command that fixes it, when /usr/bin/chromium or Playwright is missing.
 Latency is measured by benchmarks/ (load_test.py, run_all.py); the timeouts here only stop a stuck
