@@ -2,7 +2,8 @@
 """FT training throughput: this package's pipeline vs a baseline in the official code's style.
 
 * **ours**: uint8 images held on the device; per batch one bilinear resize + normalisation on the
-  device; bf16 autocast and channels_last on CUDA (fp32 on CPU).
+  device; autocast (bf16, or fp16 on GPUs without bf16 tensor cores, as training does) and
+  channels_last on CUDA (fp32 on CPU).
 * **baseline**: a torchvision-style dataset handing out PIL images, ``Resize(224)`` + ``ToTensor`` +
   ``Normalize`` in DataLoader workers, fp32, default memory format (as in the official code).
 
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 
 from lpft_edu.vision.data import IMAGENET_MEAN, IMAGENET_STD, Preprocess, batches, default_root, load_cifar_stl, read_cifar10
 from lpft_edu.vision.fake import FULL, SMOKE, has_fake_data, write_fake_data
+from lpft_edu.vision.lp import _autocast, precision_name
 from lpft_edu.vision.models import build_model
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -41,7 +43,8 @@ def _sync(device):
 
 
 def _step(model, opt, x, y, amp):
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+    # the training loop's own precision rule (lp.amp_dtype); off for the fp32 baseline
+    with _autocast(x.device) if amp else torch.autocast("cpu", enabled=False):
         loss = F.cross_entropy(model(x), y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -69,7 +72,7 @@ def bench_ours(args, device, data) -> dict:
     _sync(device)
     dt = time.perf_counter() - t0
     return {"images_per_second": args.steps * args.batch_size / dt, "seconds": dt, "steps": args.steps,
-            "precision": "bf16 autocast" if cuda else "fp32", "channels_last": pre.channels_last}
+            "precision": precision_name(device), "channels_last": pre.channels_last}
 
 
 class PILCifar(torch.utils.data.Dataset):

@@ -340,7 +340,7 @@ PopQuiz(
 # | batch size | **128** | **64** (`configs/adaptation/resnet50_transfer.yaml`) | higher GPU throughput |
 # | optimiser | SGD, momentum 0.9, no weight decay | the same (`configs/adaptation/resnet50_transfer.yaml`) | — |
 # | schedule | cosine, **updated every batch** | cosine over the epochs (`CosineAnnealingLR`, `T_max` = epochs, `configs/adaptation/cifar_stl.yaml`) | a smooth decay; with 10 epochs a per-epoch step is coarse |
-# | precision | **bf16 autocast** on a GPU (fp32 on a CPU) | fp32 | faster on GPUs with bfloat16 tensor cores (A100, H100 class); its effect on accuracy is not measured here |
+# | precision | **bf16 autocast** on GPUs with bfloat16 tensor cores (A100, H100 class); fp16 autocast with loss scaling on older GPUs (T4, V100); fp32 on a CPU | fp32 | faster; the results file records which was used (`device.precision`); its effect on accuracy is not measured here |
 # | backbone | **ResNet-18, supervised ImageNet weights** (`--backbone resnet50-moco-v2` for the paper's) | MoCo-v2 ResNet-50, 800 epochs (`configs/adaptation/cifar_stl.yaml`, `moco_v2_800ep_pretrain.pth.tar` in `scripts/run_adaptation_experiments.py`) | about a quarter of ResNet-50's compute, so all three methods fit in minutes; see the caveat below |
 # | inputs | resized to 224×224, normalised with torchvision's ImageNet mean and std (0.485, 0.456, 0.406 / 0.229, 0.224, 0.225), no augmentation | resized to 224, std **0.228** for red, no augmentation (`configs/adaptation/datasets_cifar_stl.yaml`) | torchvision's constants are those the ImageNet weights were trained with; 0.228 vs 0.229 changes the red channel's scale by 0.4 % |
 # | LP | features in eval mode; L2 logistic regression (scikit-learn), C over 50 values 1e-7 … 1e2, chosen on ID validation | logistic regression over 50 regularisation values (`num_reg_values=50`, `scripts/run_adaptation_experiments.py`) | — |
@@ -480,8 +480,8 @@ check_best_ft_ood_epoch(answer, results)
 # **On Colab.** `--preset colab-t4` is sized to finish in about 15 minutes on a free Colab T4 GPU.
 # **That time is a design target, not a measurement**: it was computed from assumed throughputs
 # (training at least 600 images/s and evaluation at least 2,000 images/s at 160 px), since no T4 was
-# available to check it (and the T4 has no bfloat16 tensor cores, so the bf16 autocast may run slower
-# there than assumed). Options given explicitly override the preset's values. Its sizes:
+# available to check it (the T4 has no bfloat16 tensor cores, so there the run uses fp16 autocast with
+# loss scaling instead of bf16). Options given explicitly override the preset's values. Its sizes:
 
 # %%
 print("colab-t4:", PRESET_NOTES["colab-t4"])

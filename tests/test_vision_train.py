@@ -102,3 +102,19 @@ def test_an_unreadable_checkpoint_names_the_file_and_the_fix(setup, tmp_path):
     ckpt.write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="ft-lr0.03.pt is not a usable checkpoint.*Delete it"):
         finetune(copy.deepcopy(model), data.train, {}, TrainConfig("FT", 0.03, 1, 32, True), pre, ckpt)
+
+
+def test_autocast_precision_follows_the_gpu_bf16_on_ampere_and_later_fp16_on_a_t4_fp32_on_a_cpu(monkeypatch):
+    """A T4 (compute capability 7.5) has fp16 tensor cores but no bf16 ones: bf16 autocast there runs
+    slowly, so it gets fp16 (and training scales the loss); A100/H100 (8.x, 9.x) get bf16."""
+    import torch
+
+    from lpft_edu.vision import lp
+
+    assert lp.amp_dtype("cpu") is None and lp.precision_name("cpu") == "fp32"
+    for capability, dtype in (((7, 5), torch.float16), ((7, 0), torch.float16), ((8, 0), torch.bfloat16),
+                              ((9, 0), torch.bfloat16)):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, c=capability: c)
+        assert lp.amp_dtype("cuda") is dtype, capability
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    assert lp.precision_name("cuda:0") == "fp16 autocast with loss scaling"

@@ -5,9 +5,9 @@ For examples x, with pretrained features phi0(x) and fine-tuned features phi(x):
 * ``mean_l2``  = mean over x of ||phi(x) - phi0(x)||_2
 * ``relative`` = mean_l2 / mean over x of ||phi0(x)||_2   (comparable across backbones)
 
-What the paper reports (Kumar et al. 2022, Living-17; their measurement, not one of ours): under FT,
-features of ID examples move more than those of OOD examples, and under LP-FT features move about
-20x less than under FT. Here both are computed in eval mode on the same fixed subsets.
+What the paper describes (Kumar et al. 2022; their observation, not one of ours): under FT, features
+of ID examples move more than those of OOD examples, and LP-FT moves features less than FT. Here
+both are computed in eval mode on the same fixed subsets.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from lpft_edu.vision.data import Preprocess, Split, default_root, load_cifar_stl
 from lpft_edu.vision.distortion import feature_change
 from lpft_edu.vision.fake import SMOKE, has_fake_data, write_fake_data
 from lpft_edu.vision.lp import (FeatureCache, LinearHead, accuracy_from_features, cache_dir, cache_key,
-                                default_feature_dir, extract_features, lp_sweep)
+                                default_feature_dir, extract_features, lp_sweep, precision_name)
 from lpft_edu.vision.models import (BACKBONES, DEFAULT_BACKBONE, MAX_IMAGE_SIZE, MOCO_V2_URL, build_model,
                                     calibrate_batchnorm, min_image_size, weights_id)
 from lpft_edu.vision.train import FT_LR_GRID, LPFT_LR_GRID, Diverged, TrainConfig, best_epoch, finetune
@@ -342,7 +342,7 @@ def load_run(run_dir: Path) -> tuple[dict, ExperimentConfig]:
 
 def device_info(device: str) -> dict:
     info = {"type": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "platform": platform.platform()}
+            "platform": platform.platform(), "precision": precision_name(device)}
     try:
         import torchvision
         info["torchvision"] = torchvision.__version__

@@ -38,9 +38,27 @@ def default_feature_dir() -> Path:
     return cache_dir() / "features"
 
 
+def amp_dtype(device) -> torch.dtype | None:
+    """The autocast precision on ``device``: bf16 on GPUs with bfloat16 tensor cores (compute
+    capability 8 and up: A100, H100, RTX 30xx and later); fp16 on older GPUs (T4, V100), which have
+    fp16 tensor cores but run bf16 slowly, and then training scales its loss (see ``finetune``);
+    None (fp32) on a CPU."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    major, _minor = torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def precision_name(device) -> str:
+    """``amp_dtype`` in words, for results files and printouts."""
+    return {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast with loss scaling"}[
+        amp_dtype(device)]
+
+
 def _autocast(device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else torch.autocast(
-        "cpu", enabled=False)
+    dtype = amp_dtype(device)
+    return torch.autocast("cuda", dtype=dtype) if dtype is not None else torch.autocast("cpu", enabled=False)
 
 
 @torch.no_grad()

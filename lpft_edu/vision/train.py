@@ -3,7 +3,8 @@
 FT starts from a random head with BatchNorm in train mode. LP-FT starts from the LP head, uses a
 smaller learning rate and keeps BatchNorm in eval mode (running statistics frozen at their
 pretrained values; its affine weights still train), for the same number of epochs (equal compute).
-On CUDA the forward/backward runs under bf16 autocast with channels_last inputs.
+On CUDA the forward/backward runs under autocast with channels_last inputs: bf16 on GPUs that have
+bfloat16 tensor cores, fp16 with a gradient scaler on older ones such as the T4 (``lp.amp_dtype``).
 
 Divergence: the loss of every batch is kept on the device and checked every few steps (every step
 on a CPU, where checking costs nothing; every ``CHECK_EVERY_CUDA`` steps on a GPU, so the check does
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lpft_edu.vision.data import Preprocess, Split, batches
-from lpft_edu.vision.lp import _autocast, _one_line
+from lpft_edu.vision.lp import _autocast, _one_line, amp_dtype
 from lpft_edu.vision.results import CheckpointError
 
 FT_LR_GRID = (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)    # paper's FT grid
@@ -123,6 +124,9 @@ def finetune(model, train: Split, evals: dict[str, Split], cfg: TrainConfig, pre
     total = cfg.epochs * steps_per_epoch
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    # fp16 (GPUs without bf16 tensor cores) needs loss scaling so small gradients do not underflow;
+    # disabled, the scaler is a pass-through (bf16 and fp32 need none).
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype(device) == torch.float16)
     history = {"config": asdict(cfg), "epochs": [], "train_images": 0, "train_seconds": 0.0}
     start_epoch = 0
     if checkpoint is not None and Path(checkpoint).exists():
@@ -132,6 +136,8 @@ def finetune(model, train: Split, evals: dict[str, Split], cfg: TrainConfig, pre
                 model.load_state_dict(state["model"])
                 opt.load_state_dict(state["optimizer"])
                 sched.load_state_dict(state["scheduler"])
+                if state.get("scaler"):  # empty when saved without fp16 scaling
+                    scaler.load_state_dict(state["scaler"])
                 history = state["history"]
                 start_epoch = len(history["epochs"])
         except Exception as exc:  # noqa: BLE001 - refused unpickling, torn file, foreign contents alike
@@ -167,8 +173,9 @@ def finetune(model, train: Split, evals: dict[str, Split], cfg: TrainConfig, pre
             if step % check_every == 0:
                 check(step)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             sched.step()
             seen += len(yb)
             if progress is not None:
@@ -190,7 +197,7 @@ def finetune(model, train: Split, evals: dict[str, Split], cfg: TrainConfig, pre
         history["train_seconds"] += train_s
         if checkpoint is not None:
             _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                          "history": history}, Path(checkpoint))
+                          "scaler": scaler.state_dict(), "history": history}, Path(checkpoint))
         if progress is not None:
             progress.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k.endswith("_acc")})
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < cfg.epochs:
