@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     from lpft_edu.mini.experiment import format_table, run_mini
-    from lpft_edu.vision.results import default_runs_dir
+    from lpft_edu.vision.results import default_runs_dir, report_finished
     runs = Path(args.runs_dir) if args.runs_dir is not None else default_runs_dir()
     if runs.exists() and not runs.is_dir():
         print(f"{PROG}: --runs-dir {runs} is a file, not a folder: choose a folder", file=sys.stderr)
@@ -94,12 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     print(format_table(results))
-    if results.get("banner"):
-        print(f"NOTE: {results['banner']}")
-    print(f"results: {Path(results['run_dir']) / 'results.json'}  ({results['timings']['total_s']:.1f} s)")
-    diverged = {n: m.get("error") for n, m in results["methods"].items() if m.get("status") == "diverged"}
-    for name, error in diverged.items():
-        print(f"{PROG}: {name} diverged: {error}", file=sys.stderr)
+    diverged = report_finished(PROG, results, Path(results["run_dir"]) / "results.json", results["timings"]["total_s"])
     return EXIT_DIVERGED if diverged else 0
 
 

@@ -45,7 +45,7 @@ from lpft_edu.vision import results as res
 from lpft_edu.vision.distortion import feature_change
 from lpft_edu.vision.lp import accuracy_from_features, extract_features, lp_sweep
 from lpft_edu.vision.models import FeatureModel
-from lpft_edu.vision.train import Diverged, TrainConfig, evaluate, finetune
+from lpft_edu.vision.train import Diverged, TrainConfig, evaluate, finetune, start_head
 
 EXPERIMENT = "lpft-mini"
 METHODS = ("LP", "FT", "LP-FT")
@@ -104,14 +104,7 @@ def fine_tune(method: str, lr: float, net: FeatureModel, head, data: MiniData, f
     """FT (fresh random head) or LP-FT (the LP head) of a copy of the pretrained ``net`` at ``lr``, on the
     centred training digits; its per-seed record. Raises :class:`~lpft_edu.vision.train.Diverged`."""
     model = copy.deepcopy(net)
-    if method == "LP-FT":
-        W, b = head.raw()
-        with torch.no_grad():
-            model.head.weight.copy_(W)
-            model.head.bias.copy_(b)
-    else:
-        torch.manual_seed(seed + 11)
-        model.head.reset_parameters()  # FT starts from a random head
+    start_head(model, head if method == "LP-FT" else None, seed + 11)
     evals = {"val": data.val, "id": data.id_test, "ood": data.ood_test}
     history = finetune(model, data.train, evals, TrainConfig(method, lr, cfg.epochs, cfg.batch_size,
                                                              bn_train=(method == "FT"), seed=seed), PREPROCESS,

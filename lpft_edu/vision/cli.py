@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from lpft_edu.vision.data import DataMissingError
     from lpft_edu.vision.experiment import ConfigError, ResumeError, run_experiment
     from lpft_edu.vision.models import WeightsError
-    from lpft_edu.vision.results import discard_unstarted_run
+    from lpft_edu.vision.results import discard_unstarted_run, report_finished
 
     def refuse(exc) -> int:
         print(f"{PROG}: {_one_line(exc)}", file=sys.stderr)
@@ -186,12 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # disk full, permissions: the run keeps what it wrote and can be resumed
         print(f"{PROG}: {_one_line(exc)}. Fix that, then resume with: {PROG} --resume {run_dir}", file=sys.stderr)
         return 1
-    if results.get("banner"):
-        print(f"NOTE: {results['banner']}")
-    print(f"results: {run_dir / 'results.json'}  ({time.perf_counter() - t0:.1f} s)")
-    diverged = {n: m.get("error") for n, m in results["methods"].items() if m.get("status") == "diverged"}
-    for name, error in diverged.items():
-        print(f"{PROG}: {name} diverged: {error}", file=sys.stderr)
+    diverged = report_finished(PROG, results, run_dir / "results.json", time.perf_counter() - t0)
     return EXIT_DIVERGED if diverged else 0
 
 

@@ -38,7 +38,8 @@ from lpft_edu.vision.lp import (FeatureCache, LinearHead, accuracy_from_features
                                 default_feature_dir, extract_features, lp_sweep, precision_name)
 from lpft_edu.vision.models import (BACKBONES, DEFAULT_BACKBONE, MAX_IMAGE_SIZE, MOCO_V2_URL, build_model,
                                     calibrate_batchnorm, min_image_size, weights_id)
-from lpft_edu.vision.train import FT_LR_GRID, LPFT_LR_GRID, Diverged, TrainConfig, best_epoch, finetune
+from lpft_edu.vision.train import (FT_LR_GRID, LPFT_LR_GRID, Diverged, TrainConfig, best_epoch, finetune,
+                                   start_head)
 
 METHODS = ("lp", "ft", "lpft")
 NAMES = {"lp": "LP", "ft": "FT", "lpft": "LP-FT"}
@@ -583,14 +584,7 @@ def _run(cfg, run_dir, results, save, device, progress, interrupt_after, log, re
         sweep, chosen = [], None  # chosen: (best-epoch record, lr, history, model) of the best lr so far
         for lr in grid:
             model = copy.deepcopy(template).to(device)
-            if method == "lpft":
-                W, b = head.raw()
-                with torch.no_grad():
-                    model.head.weight.copy_(W)
-                    model.head.bias.copy_(b)
-            else:
-                torch.manual_seed(cfg.seed + 11)
-                model.head.reset_parameters()  # FT starts from a random head
+            start_head(model, head if method == "lpft" else None, cfg.seed + 11)
             tc = TrainConfig(method=name, lr=float(lr), epochs=cfg.epochs, batch_size=cfg.batch_size,
                              bn_train=(method == "ft"), seed=cfg.seed)
             ckpt = run_dir / "checkpoints" / f"{method}-lr{float(lr)!r}.pt"

@@ -119,3 +119,19 @@ def write_json_atomic(obj, path: Path) -> None:
 def read_json(path: Path) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def report_finished(prog: str, results: dict, results_path: Path, seconds: float) -> bool:
+    """The last lines a command prints about a finished run: its banner (fake or unverified data),
+    where the results are, and each diverged method with its fix (on stderr). True when a method
+    diverged, so the command exits non-zero: such a run is never complete."""
+    import sys
+
+    if results.get("banner"):
+        print(f"NOTE: {results['banner']}")
+    print(f"results: {results_path}  ({seconds:.1f} s)")
+    diverged = {n: m.get("error") for n, m in results["methods"].items() if m.get("status") == "diverged"}
+    for name, error in diverged.items():
+        print(f"{prog}: {name} diverged: {error}", file=sys.stderr)
+    return bool(diverged)
+

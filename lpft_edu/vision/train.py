@@ -88,6 +88,20 @@ class TrainConfig:
     seed: int = 0
 
 
+def start_head(model, lp_head=None, seed: int = 0) -> None:
+    """Set ``model.head`` where fine-tuning starts: LP-FT from the linear probe's head (``lp_head``,
+    a :class:`~lpft_edu.vision.lp.LinearHead`), FT (``lp_head`` None) from a fresh random head drawn
+    with ``seed``, as the paper's FT does."""
+    if lp_head is not None:
+        W, b = lp_head.raw()
+        with torch.no_grad():
+            model.head.weight.copy_(W)
+            model.head.bias.copy_(b)
+    else:
+        torch.manual_seed(seed)
+        model.head.reset_parameters()
+
+
 def set_bn_eval(model: nn.Module) -> None:
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
