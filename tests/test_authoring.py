@@ -313,3 +313,12 @@ def test_student_version_keeps_the_launch_cells_with_badges_for_the_student_note
     assert "student/01_a.ipynb" in badges.source and "lessons/01_a.ipynb" not in badges.source
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert launch.COLAB_TAG in code[0].metadata.get("tags", []) and launch.pip_requirement() in code[0].source
+
+
+@pytest.mark.parametrize("source", authoring.student_sources(), ids=lambda s: s.stem)
+def test_every_lesson_opens_with_duration_prerequisites_and_the_glossary(source):
+    head = jupytext.read(source).cells[0].source
+    assert re.search(r"Duration: about \d+ minutes", head), source.name
+    assert "Prerequisites:" in head, source.name
+    assert "[glossary](../docs/glossary.md)" in head, source.name
+

@@ -128,21 +128,8 @@ def test_archives_use_torchvision_urls_and_checksums():
 def test_prepare_extracts_and_verifies_through_torchvision(server, tmp_path):
     """The whole download path on a fake CIFAR-10 archive: a torchvision CIFAR10 subclass that only
     swaps in the fake files' URL and md5 sums, so torchvision's own extraction and checks run."""
-    handler, base = server
-    src = tmp_path / "src"
-    write_fake_cifar10(src, 50, 10)
-    tgz = tmp_path / "fake-cifar.tar.gz"
-    with tarfile.open(tgz, "w:gz") as tar:
-        tar.add(src / "cifar-10-batches-py", arcname="cifar-10-batches-py")
-    handler.payload = tgz.read_bytes()
-    md5 = lambda p: hashlib.md5(p.read_bytes()).hexdigest()  # noqa: E731
-    folder = src / "cifar-10-batches-py"
-    fake_cls = type("FakeCIFAR10", (torchvision.datasets.CIFAR10,), {
-        "url": f"{base}/fake-cifar.tar.gz", "filename": "fake-cifar.tar.gz", "tgz_md5": md5(tgz),
-        "train_list": [[f"data_batch_{i}", md5(folder / f"data_batch_{i}")] for i in range(1, 6)],
-        "test_list": [["test_batch", md5(folder / "test_batch")]],
-        "meta": {"filename": "batches.meta", "key": "label_names", "md5": md5(folder / "batches.meta")}})
-    archive = download.Archive("fake CIFAR-10", fake_cls)
+    handler, _ = server
+    archive = _fake_archive(server, tmp_path)
     root = tmp_path / "data"
     assert "ready" in download.prepare(archive, root, progress=False, log=lambda *a: None)
     assert download.members_ok(archive, root)

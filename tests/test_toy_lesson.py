@@ -23,12 +23,6 @@ def text(cells):
     return "\n".join(c.source for c in cells if c.cell_type == "markdown")
 
 
-def test_header_has_duration_prerequisites_and_glossary(cells):
-    head = cells[0].source
-    assert re.search(r"Duration: about \d+ minutes", head)
-    assert "Prerequisites:" in head
-    assert "[glossary](../docs/glossary.md)" in head
-
 
 def test_no_imports_inside_solutions_and_no_replace_the_solution(cells, text):
     for cell in cells:
