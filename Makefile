@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "lpft-edu needs Python >= 3.10: run make with PYTHON=python3.11 (or newer)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[vision,dev,site]'
+	$(BIN)/python -m pip install --quiet -e '.[lab,vision,dev,site]'
 	@touch $(STAMP)
 
 install: $(STAMP)

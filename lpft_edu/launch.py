@@ -98,5 +98,6 @@ def colab_cell(extras: tuple[str, ...] = ()) -> str:
 
 def lesson_extras(source_text: str) -> tuple[str, ...]:
     """The package extras a lesson needs on Colab: ``vision`` (torch, torchvision) when it imports
-    lpft_edu.vision, none otherwise (lessons 1 and 2 need numpy, scipy, matplotlib, ipywidgets)."""
-    return ("vision",) if "lpft_edu.vision" in source_text else ()
+    lpft_edu.vision or lpft_edu.mini, none otherwise (lessons 1 and 2 need only the core dependencies:
+    numpy, scipy, matplotlib, ipywidgets, tqdm; never JupyterLab or Voila, which Colab replaces)."""
+    return ("vision",) if "lpft_edu.vision" in source_text or "lpft_edu.mini" in source_text else ()

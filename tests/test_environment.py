@@ -29,7 +29,8 @@ def test_binder_environment_is_identical_to_root():
 
 def test_environment_lists_every_runtime_dependency_with_the_same_bounds():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    runtime = requirement_names(project["dependencies"] + project["optional-dependencies"]["vision"])
+    extras = project["optional-dependencies"]
+    runtime = requirement_names(project["dependencies"] + extras["lab"] + extras["vision"])
     env = environment_requirements(REPO / "environment.yml")
     missing = sorted(set(runtime) - set(env))
     assert not missing, f"environment.yml lacks {missing}"
@@ -41,3 +42,13 @@ def test_binder_postbuild_installs_the_package_and_stops_on_errors():
     text = (REPO / "binder/postBuild").read_text()
     assert "set -e" in text
     assert re.search(r"pip install .*-e \.", text)
+
+
+def test_what_colab_installs_brings_no_jupyter_front_end_or_server():
+    """The lessons' Colab cell installs the core dependencies (plus `vision` for lesson 3). Colab runs
+    its own front end and server; JupyterLab, Voila or a newer jupyter-server pulled into its runtime
+    can break it, so they live in the `lab` extra."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    colab = set(requirement_names(project["dependencies"] + project["optional-dependencies"]["vision"]))
+    assert not colab & {"jupyterlab", "voila", "jupyter-server", "jupyter_server", "notebook", "jupytext", "nbclassic"}
+    assert {"jupyterlab", "voila"} <= set(requirement_names(project["optional-dependencies"]["lab"]))
