@@ -321,3 +321,25 @@ def test_a_fast_lpft_mini_run_says_so():
     app = opened({**MINI, "fast": True})
     assert "Fast run" in app.banner.value and "&#9888;" in app.banner.value
     assert "'fast' should be true or false" in opened({**MINI, "fast": "yes"}).error
+
+
+def test_the_demo_opens_a_real_lpft_mini_run_consistent_with_itself():
+    """The Voila demo's default file is a real `lpft-mini --seeds 5` run (real digits), not fake data:
+    it validates, has 5 seeds, and each method's mean and std are those of its per-seed records."""
+    import statistics
+
+    from lpft_edu.apps.results import example_mini_path
+
+    r = json.loads(example_mini_path().read_text())
+    assert validate_results(r) == []
+    assert r["experiment"] == "lpft-mini" and r["data_kind"] == "real" and r["status"] == "complete"
+    assert not r.get("fast") and r["config"]["seeds"] == 5
+    for name in ("LP", "FT", "LP-FT"):
+        m = r["methods"][name]
+        assert [s["seed"] for s in m["per_seed"]] == [0, 1, 2, 3, 4]
+        for key in ("id_acc", "ood_acc"):
+            values = [s[key] for s in m["per_seed"]]
+            assert m[key] == pytest.approx(statistics.mean(values))
+            assert m[f"{key}_std"] == pytest.approx(statistics.stdev(values))
+    app = ResultsViewerApp(example_mini_path())
+    assert "no numbers for this laptop experiment" in app.banner.value and "fake" not in app.banner.value.lower()

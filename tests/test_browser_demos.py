@@ -351,8 +351,10 @@ def test_results_viewer_shows_the_example_and_rejects_bad_files(page, voila):
     open_demo(page, voila, "results_viewer")
     shot(page, "results_viewer-1-loaded")
     assert_no_code_on_screen(page)
-    # The shipped example is a smoke run on fake data, and the page says so above the plot.
-    assert page.get_by_text("Smoke run on fake data").first.is_visible()
+    # The demo opens the shipped lpft-mini run (real digits, 5 seeds): no fake-data banner, the paper's
+    # panel replaced by a note (the paper has no numbers for it).
+    assert page.get_by_text("The paper has no numbers for this laptop experiment").first.is_visible()
+    assert not page.get_by_text("Smoke run on fake data").first.is_visible()
     assert message(page) == ""
 
     # Switching the view redraws the plot and marks the new button as selected.
@@ -373,10 +375,11 @@ def test_results_viewer_shows_the_example_and_rejects_bad_files(page, voila):
     upload(page, "other.json", json.dumps({"schema": "something-else"}).encode())
     text = wait_message(page, "not a complete", "uploading a JSON file that is not a results file")
     assert "lpft-cifar-stl" in text
-    # The shipped example again: the message clears and a plot is back.
+    # The shipped smoke example: the message clears, a plot is back, and the page says it is fake data.
     example = (bs.REPO / "lpft_edu" / "data" / "example_smoke_results.json").read_bytes()
     upload(page, "example_smoke_results.json", example)
     wait_no_message(page, "uploading the shipped example")
+    assert page.get_by_text("Smoke run on fake data").first.is_visible()
     assert not page.errors, f"JavaScript errors on the page: {page.errors}"
     assert_stayed_offline(page)
 

@@ -50,8 +50,14 @@ class ResultsError(ValueError):
 
 
 def example_path() -> Path:
-    """The shipped example: a real ``lpft-cifar-stl --smoke`` run (fake data, tiny CNN, CPU)."""
+    """The shipped pipeline example: a real ``lpft-cifar-stl --smoke`` run (fake data, tiny CNN, CPU)."""
     return Path(str(resources.files("lpft_edu") / "data" / "example_smoke_results.json"))
+
+
+def example_mini_path() -> Path:
+    """The shipped result worth discussing: a real ``lpft-mini --seeds 5`` run (real digits, 5 seeds,
+    CPU), what the Voila demo opens when no run is given."""
+    return Path(str(resources.files("lpft_edu") / "data" / "example_mini_results.json"))
 
 
 # -- checking a file ---------------------------------------------------------------------------
