@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # Lesson 3 · LP, FT and LP-FT on real images: CIFAR-10 → STL-10
+# # Lesson 3 · LP, FT and LP-FT on real networks: handwritten digits on a laptop, CIFAR-10 → STL-10 on a GPU
 #
 # **Duration: about 45 minutes** (the laptop experiment runs in about a minute on a CPU; a real
 # CIFAR-10 → STL-10 run needs a GPU and is optional). **Prerequisites:** lessons 1 and 2 (what LP,
