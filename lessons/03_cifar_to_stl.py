@@ -133,8 +133,9 @@ plt.show()
 #
 # </details>
 #
-# **Run it.** Progress bars show each seed (about 4 s per seed on one CPU core; the whole run took
-# about 20 s on our 2-core machine when it was otherwise idle). The run is saved to
+# **Run it.** Progress bars show each seed (about 2 s per seed on one CPU core; the whole run took
+# 10 to 14 s on our 2-core machine when it was otherwise idle, and up to about 40 s when it was
+# busy; `benchmarks/bench_mini.py` measures it). The run is saved to
 # `runs/<time>-<id>/results.json` at the top of the checkout.
 
 # %%
@@ -298,7 +299,7 @@ else:
 # beat LP in distribution here (the paper's CIFAR-10 result has FT ahead by 5.5 points), so LP-FT has
 # nothing to add to LP and ties with it rather than beating it. And the OOD gap between LP and FT
 # (about 11 points) is larger than the seed-to-seed spread (4-5 points) and goes the same way in every
-# seed of our run, but five seeds are few: `lpft-mini --seeds 20` (about 4 s per seed here) makes
+# seed of our run, but five seeds are few: `lpft-mini --seeds 20` (about 2 s per seed on an idle machine) makes
 # the point better on a projector.
 
 # %% [markdown]

@@ -135,8 +135,9 @@ plt.show()
 #
 # </details>
 #
-# **Run it.** Progress bars show each seed (about 4 s per seed on one CPU core; the whole run took
-# about 20 s on our 2-core machine when it was otherwise idle). The run is saved to
+# **Run it.** Progress bars show each seed (about 2 s per seed on one CPU core; the whole run took
+# 10 to 14 s on our 2-core machine when it was otherwise idle, and up to about 40 s when it was
+# busy; `benchmarks/bench_mini.py` measures it). The run is saved to
 # `runs/<time>-<id>/results.json` at the top of the checkout.
 
 # %%
