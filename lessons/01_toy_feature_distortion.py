@@ -346,7 +346,7 @@ for method in ("LP", "FT", "LP-FT"):
 # On STL-10, a large shift, LP beats FT OOD and LP-FT beats both. On CIFAR-10.1, a small shift, FT
 # beats LP: the paper's claim is about good features *and* large shifts. Lesson 2 states the paper's
 # theorems behind this toy for two-layer linear networks in any dimension, with their hypotheses, and
-# checks them numerically; lesson 3 runs LP, FT and LP-FT on real images.
+# checks them numerically; lesson 3 runs LP, FT and LP-FT on real, nonlinear networks.
 #
 # ## Summary
 #

@@ -464,7 +464,8 @@ check_ratio_slope(answer)
 #   data, while FT, once it fits them, has ID loss 0: FT wins in distribution, and LP-FT keeps that advantage.
 #   With $k \ge \dim S$, LP already fits $S$ exactly.
 #
-# Lesson 3 runs LP, FT and LP-FT on real images (CIFAR-10 → STL-10).
+# Lesson 3 runs LP, FT and LP-FT on real, nonlinear networks: a laptop experiment on handwritten digits,
+# then CIFAR-10 → STL-10 on a GPU.
 #
 # ## References
 #
