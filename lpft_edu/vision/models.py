@@ -4,7 +4,7 @@ Backbones (``--backbone``):
 
 * ``resnet18-imagenet`` (default): torchvision's ResNet-18 with ImageNet weights
   (``ResNet18_Weights.IMAGENET1K_V1``, 512-d features). Why the default: a workshop run must take
-  minutes on one GPU. ResNet-18 needs about a quarter of ResNet-50's compute per image (1.8 vs
+  minutes on one GPU. ResNet-18 needs less than half of ResNet-50's compute per image (1.8 vs
   4.1 GFLOPs at 224 px), so LP + FT + LP-FT over 10 epochs fits the 10-minute budget, and its
   ImageNet features are good enough for linear probing on CIFAR-10 to be meaningful - the
   precondition for seeing FT distort them. Caveat: STL-10's images were drawn from ImageNet, so with
