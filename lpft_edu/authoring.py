@@ -328,9 +328,11 @@ def student_sources(root: Path | None = None) -> list[Path]:
 
 
 def write_student_versions(out: Path, root: Path | None = None) -> list[Path]:
-    """Write student .py and .ipynb versions of every lesson under ``out`` (keeping sub-folders).
+    """Write the student notebook (.ipynb) of every lesson under ``out`` (keeping sub-folders).
 
-    Every lesson is stripped before anything is written, so a malformed lesson leaves ``out`` as it was.
+    Only notebooks: students open them (Binder, Colab, JupyterLab), and a second, .py copy of every
+    lesson would only repeat the lesson sources in the repository. Every lesson is stripped before
+    anything is written, so a malformed lesson leaves ``out`` as it was.
     """
     root = root or LESSONS
     notebooks = [(source, student_notebook(source)) for source in student_sources(root)]
@@ -338,9 +340,8 @@ def write_student_versions(out: Path, root: Path | None = None) -> list[Path]:
     for source, nb in notebooks:
         target = out / source.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        jupytext.write(nb, target, fmt="py:percent")
         jupytext.write(nb, target.with_suffix(".ipynb"), fmt="ipynb")
-        written += [target, target.with_suffix(".ipynb")]
+        written.append(target.with_suffix(".ipynb"))
     return written
 
 

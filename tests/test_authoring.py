@@ -213,12 +213,13 @@ def test_student_version_keeps_the_instructor_notebooks_cell_ids(in_tmp_repo):
         assert cell.id == authoring.STUDENT_NOTE_ID or ids[cell.id].cell_type == cell.cell_type
 
 
-def test_write_student_versions_writes_py_and_ipynb_per_lesson_and_skips_demos(in_tmp_repo):
+def test_write_student_versions_writes_one_notebook_per_lesson_and_skips_demos(in_tmp_repo):
     write_lesson(in_tmp_repo, LESSON, "01_a.py")
     (in_tmp_repo / "demos").mkdir()
     write_lesson(in_tmp_repo / "demos", "# %%\nx = 1\n", "demo.py")
     written = authoring.write_student_versions(in_tmp_repo / "student")
-    assert sorted(p.name for p in written) == ["01_a.ipynb", "01_a.py"]
+    assert sorted(p.name for p in written) == ["01_a.ipynb"]  # no .py copy of the lesson
+    assert sorted(p.name for p in (in_tmp_repo / "student").rglob("*") if p.is_file()) == ["01_a.ipynb"]
     for path in written:
         text = path.read_text()
         assert authoring.BEGIN not in text and authoring.END not in text and "Secret" not in text
