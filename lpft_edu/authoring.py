@@ -300,6 +300,11 @@ def write_launch_cells(source: Path) -> list[Path]:
     return written
 
 
+def markdown_text(cells) -> str:
+    """The prose of a lesson: its markdown cells joined, for checks that read what a learner reads."""
+    return "\n".join(c.source for c in cells if c.cell_type == "markdown")
+
+
 def student_notebook(source: Path):
     """The student version of a lesson: solution regions replaced, solution cells removed, a note added."""
     problems = solution_problems(source)

@@ -27,7 +27,7 @@ def cells():
 
 @pytest.fixture(scope="module")
 def text(cells):
-    return "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    return authoring.markdown_text(cells)
 
 
 def test_header_links_the_theory_document(cells):

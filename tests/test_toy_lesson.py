@@ -20,7 +20,7 @@ def cells():
 
 @pytest.fixture(scope="module")
 def text(cells):
-    return "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    return authoring.markdown_text(cells)
 
 
 
